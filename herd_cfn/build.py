@@ -1,0 +1,125 @@
+"""Render every template and every environment's parameter values into output/, atomically.
+
+Layout (one template per stack, environment-agnostic; values per environment and stack):
+    output/templates/<stack>.yaml
+    output/parameters/<env>/<stack>.json           stackset and account-scoped stacks
+    output/parameters/administrator/<stack>.json   administrator-scoped stacks
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from herd_cfn import paramcheck
+from herd_cfn.environments import Project
+from herd_cfn.errors import InputError
+from herd_cfn.stacks.base import StackDefinition
+
+ADMINISTRATOR_DIR = "administrator"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    path: Path  # relative to the output directory
+    content: str
+
+
+def template_path(stack: str) -> Path:
+    return Path("templates") / f"{stack}.yaml"
+
+
+def parameters_path(stack: str, environment: str) -> Path:
+    return Path("parameters") / environment / f"{stack}.json"
+
+
+def parameters_json(values: dict[str, str]) -> str:
+    """CloudFormation's ``[{"ParameterKey", "ParameterValue"}]`` form, for --parameters file:// and
+    StackSet ParameterOverrides alike."""
+    return json.dumps(
+        [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()], indent=2
+    ) + "\n"
+
+
+def declared_parameters(stack: StackDefinition) -> dict:
+    """The template's Parameters as CloudFormation will see them (read back from the rendered YAML)."""
+    from cfn_flip import load_yaml
+
+    return load_yaml(stack.template_body()).get("Parameters", {}) or {}
+
+
+def render(project: Project, stacks: list[StackDefinition], environments: list[str] | None = None
+           ) -> list[Artifact]:
+    """Everything the build writes for these stacks and environments, checked, in memory."""
+    env_names = environments or list(project.environments)
+    artifacts: list[Artifact] = []
+    for stack in stacks:
+        artifacts.append(Artifact(template_path(stack.name), stack.template_body()))
+        declared = declared_parameters(stack)
+        if stack.scope == "administrator":
+            values = stack.parameter_values(project)
+            paramcheck.check(declared, values, str(project.file), stack.name)
+            artifacts.append(Artifact(parameters_path(stack.name, ADMINISTRATOR_DIR), parameters_json(values)))
+            continue
+        for name in env_names:
+            env = project.environment(name)
+            values = stack.parameter_values(env)
+            paramcheck.check(declared, values, str(env.file), stack.name)
+            artifacts.append(Artifact(parameters_path(stack.name, name), parameters_json(values)))
+    return artifacts
+
+
+def _atomic_write(path: Path, content: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+            handle.write(content)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def stale(artifacts: list[Artifact], output: Path) -> list[Path]:
+    """Files whose content on disk differs from what the code builds (or that are missing)."""
+    result = []
+    for artifact in artifacts:
+        target = output / artifact.path
+        if not target.is_file() or target.read_text(encoding="utf-8") != artifact.content:
+            result.append(target)
+    return result
+
+
+def orphans(artifacts: list[Artifact], output: Path) -> list[Path]:
+    """Generated-looking files in output/ that the code no longer builds (a removed stack or env)."""
+    expected = {output / a.path for a in artifacts}
+    found = [*output.glob("templates/*.yaml"), *output.glob("parameters/*/*.json")]
+    return sorted(p for p in found if p not in expected)
+
+
+def write(artifacts: list[Artifact], output: Path) -> list[Path]:
+    """Write what changed. Everything is rendered and checked before the first file is touched, and
+    each file is replaced atomically, so a failure never leaves output/ half-written."""
+    changed = stale(artifacts, output)
+    by_path = {output / a.path: a for a in artifacts}
+    for path in changed:
+        _atomic_write(path, by_path[path].content)
+    return changed
+
+
+def check_yaml_parses(artifacts: list[Artifact]) -> None:
+    """A guard against a renderer bug: every template must parse back as CloudFormation YAML."""
+    from cfn_flip import load_yaml
+
+    for artifact in artifacts:
+        if artifact.path.suffix == ".yaml":
+            try:
+                load_yaml(artifact.content)
+            except yaml.YAMLError as exc:  # pragma: no cover - would be a troposphere bug
+                raise InputError(str(artifact.path), None, f"rendered template does not parse: {exc}") from None

@@ -1,0 +1,97 @@
+"""Validated field types shared by the parameters-file models of every stack.
+
+Each type carries the rule it enforces in words, because the message a user reads is built from it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+
+class StrictModel(BaseModel):
+    """Unknown keys are refused and types are not coerced: "2" is not an AZ count."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _account_id(value: str) -> str:
+    if not re.fullmatch(r"\d{12}", value):
+        raise ValueError(f"must be a 12-digit AWS account id as a string, got {value!r}")
+    return value
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    # botocore ships the partition endpoint data, so this needs no network access.
+    import boto3
+
+    session = boto3.session.Session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("cloudformation", partition_name=partition))
+    return frozenset(regions)
+
+
+def _region(value: str) -> str:
+    if value not in known_regions():
+        import difflib
+
+        near = difflib.get_close_matches(value, sorted(known_regions()), n=1)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        raise ValueError(f"{value!r} is not an AWS region with CloudFormation{hint}")
+    return value
+
+
+_HOSTNAME = re.compile(r"(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
+
+
+def _domain(value: str) -> str:
+    if not _HOSTNAME.fullmatch(value):
+        raise ValueError(f"must be a lower-case DNS name such as platform.example.com, got {value!r}")
+    return value
+
+
+def _vpc_cidr(value: str) -> str:
+    try:
+        network = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network in CIDR notation such as 10.0.0.0/16 ({exc})") from None
+    if not 16 <= network.prefixlen <= 24:
+        raise ValueError(f"prefix length must be /16 to /24 (AWS VPC limits), got /{network.prefixlen}")
+    return value
+
+
+def _cidr(value: str) -> str:
+    try:
+        ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network in CIDR notation such as 203.0.113.0/24 ({exc})") from None
+    return value
+
+
+AccountId = Annotated[str, AfterValidator(_account_id)]
+Region = Annotated[str, AfterValidator(_region)]
+DomainName = Annotated[str, AfterValidator(_domain)]
+VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
+Cidr = Annotated[str, AfterValidator(_cidr)]
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+
+def _retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError(
+            f"must be a CloudWatch Logs retention period ({', '.join(map(str, LOG_RETENTION_DAYS))}), got {value}"
+        )
+    return value
+
+
+LogRetentionDays = Annotated[int, AfterValidator(_retention)]

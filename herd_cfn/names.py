@@ -1,0 +1,124 @@
+"""Every name that AWS keeps: logical IDs, export names, stack and StackSet names.
+
+Logical IDs are API. Renaming one makes CloudFormation replace the real resource (a new VPC, a new
+file system), so every logical ID lives here, in one place, and tests/test_names.py pins them. Add
+new names; do not rename old ones.
+"""
+
+from __future__ import annotations
+
+PROJECT = "herd"
+
+# Stack names, as used by the registry, output/ file names, StackSet names and export prefixes.
+NETWORK = "network"
+DATA = "data"
+SERVICE = "service"
+PIPELINE = "pipeline"
+STACKSET_ADMINISTRATION = "stackset-administration"
+STACKSET_EXECUTION = "stackset-execution"
+
+
+def stackset_name(stack: str) -> str:
+    return f"{PROJECT}-{stack}"
+
+
+def stack_name(stack: str) -> str:
+    """Name of the stack when deployed directly (``herd-cfn deploy`` / ``aws cloudformation deploy``)."""
+    return f"{PROJECT}-{stack}"
+
+
+def export_name(stack: str, output: str) -> str:
+    """Export names are fixed per account and region, e.g. ``herd-network-VpcId``.
+
+    They do not contain the stack name, because a StackSet instance's stack is called
+    ``StackSet-herd-network-<uuid>`` while a directly deployed one is ``herd-network``; both must
+    export the same names so the dependent stacks import the same values either way.
+    """
+    return f"{PROJECT}-{stack}-{output}"
+
+
+# The StackSet roles AWS expects by default (self-managed permissions).
+ADMINISTRATION_ROLE_NAME = "AWSCloudFormationStackSetAdministrationRole"
+EXECUTION_ROLE_NAME = "AWSCloudFormationStackSetExecutionRole"
+
+
+class Network:
+    # Parameters
+    VPC_CIDR = "VpcCidr"
+    AZ_COUNT = "AzCount"
+    NAT_GATEWAY_COUNT = "NatGatewayCount"
+    SUBNET_BITS = "SubnetBits"
+    FLOW_LOG_RETENTION = "FlowLogRetentionDays"
+    # Conditions
+    THREE_AZS = "ThreeAzs"
+    NAT_PER_AZ = "NatPerAz"
+    NAT_PER_AZ_AND_THREE_AZS = "NatPerAzAndThreeAzs"
+    # Resources
+    VPC = "Vpc"
+    INTERNET_GATEWAY = "InternetGateway"
+    GATEWAY_ATTACHMENT = "InternetGatewayAttachment"
+    PUBLIC_ROUTE_TABLE = "PublicRouteTable"
+    PUBLIC_DEFAULT_ROUTE = "PublicDefaultRoute"
+    S3_ENDPOINT = "S3GatewayEndpoint"
+    FLOW_LOG_GROUP = "FlowLogGroup"
+    FLOW_LOG_ROLE = "FlowLogRole"
+    FLOW_LOG = "FlowLog"
+    AZ_LETTERS = ("A", "B", "C")
+
+    @staticmethod
+    def public_subnet(az: str) -> str:
+        return f"PublicSubnet{az}"
+
+    @staticmethod
+    def private_subnet(az: str) -> str:
+        return f"PrivateSubnet{az}"
+
+    @staticmethod
+    def public_subnet_route(az: str) -> str:
+        return f"PublicSubnet{az}RouteTableAssociation"
+
+    @staticmethod
+    def private_route_table(az: str) -> str:
+        return f"PrivateRouteTable{az}"
+
+    @staticmethod
+    def private_subnet_route(az: str) -> str:
+        return f"PrivateSubnet{az}RouteTableAssociation"
+
+    @staticmethod
+    def private_default_route(az: str) -> str:
+        return f"PrivateDefaultRoute{az}"
+
+    @staticmethod
+    def nat_eip(az: str) -> str:
+        return f"NatEip{az}"
+
+    @staticmethod
+    def nat_gateway(az: str) -> str:
+        return f"NatGateway{az}"
+
+    # Outputs / exports
+    OUT_VPC_ID = "VpcId"
+    OUT_VPC_CIDR = "VpcCidr"
+    OUT_PUBLIC_SUBNETS = "PublicSubnetIds"
+    OUT_PRIVATE_SUBNETS = "PrivateSubnetIds"
+    OUT_AZ_COUNT = "AzCount"
+
+
+class Bootstrap:
+    ADMINISTRATOR_ACCOUNT_ID = "AdministratorAccountId"
+    TARGET_ACCOUNT_IDS = "TargetAccountIds"
+    ADMINISTRATION_ROLE = "AdministrationRole"
+    EXECUTION_ROLE = "ExecutionRole"
+
+
+class Data:
+    """Names of the data stack (EFS, backups, secrets, ECR)."""
+
+
+class Service:
+    """Names of the service stack (ECS, load balancers, DNS)."""
+
+
+class Pipeline:
+    """Names of the pipeline stack (CodePipeline, CodeBuild, CodeDeploy)."""
