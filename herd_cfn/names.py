@@ -115,10 +115,56 @@ class Bootstrap:
 class Data:
     """Names of the data stack (EFS, backups, secrets, ECR)."""
 
+    # Outputs / exports (agreed with the service and pipeline stacks; export_name(DATA, ...))
+    OUT_FILE_SYSTEM_ID = "FileSystemId"
+    OUT_FILE_SYSTEM_ARN = "FileSystemArn"
+    OUT_EFS_CLIENT_SECURITY_GROUP = "EfsClientSecurityGroupId"  # tasks that mount EFS attach this group
+    OUT_POSTGRES_ACCESS_POINT = "PostgresAccessPointId"
+    OUT_POSTGRES_ACCESS_POINT_ARN = "PostgresAccessPointArn"
+    OUT_MANAGER_ACCESS_POINT = "ManagerStorageAccessPointId"
+    OUT_MANAGER_ACCESS_POINT_ARN = "ManagerStorageAccessPointArn"
+    OUT_DB_SECRET_ARN = "DatabaseSecretArn"
+    OUT_ADMIN_SECRET_ARN = "AdminPasswordSecretArn"
+    OUT_KEYCLOAK_SECRET_ARN = "KeycloakAdminSecretArn"
+    OUT_ECR_REPOSITORY_NAME = "EcrRepositoryName"
+    OUT_ECR_REPOSITORY_ARN = "EcrRepositoryArn"
+    OUT_ECR_REPOSITORY_URI = "EcrRepositoryUri"
+
 
 class Service:
     """Names of the service stack (ECS, load balancers, DNS)."""
 
+    MANAGER_CONTAINER = "manager"  # the container CodeDeploy swaps (appspec LoadBalancerInfo)
+    MANAGER_HTTP_PORT = 8080
+    MANAGER_MQTT_PORT = 1883
+    MANAGER_TASK_FAMILY = f"{PROJECT}-manager"  # buildspec reads the newest revision of this family
+    RECONCILE_FUNCTION_NAME = f"{PROJECT}-mqtt-target-reconcile"
+
+    # Outputs / exports (agreed with the pipeline stack; export_name(SERVICE, ...))
+    OUT_CLUSTER_NAME = "ClusterName"
+    OUT_MANAGER_SERVICE_NAME = "ManagerServiceName"
+    OUT_MANAGER_TASK_FAMILY = "ManagerTaskFamily"
+    OUT_BLUE_TARGET_GROUP_NAME = "ManagerBlueTargetGroupName"
+    OUT_GREEN_TARGET_GROUP_NAME = "ManagerGreenTargetGroupName"
+    OUT_HTTPS_LISTENER_ARN = "HttpsListenerArn"  # CodeDeploy's production listener
+    OUT_TEST_LISTENER_ARN = "TestListenerArn"
+    OUT_TEST_LISTENER_PORT = "TestListenerPort"
+    OUT_LOAD_BALANCER_ARN = "LoadBalancerArn"
+    OUT_LOAD_BALANCER_DNS = "LoadBalancerDnsName"
+    OUT_NLB_DNS = "MqttLoadBalancerDnsName"
+    OUT_MQTT_TARGET_GROUP_ARN = "MqttTargetGroupArn"
+    OUT_RECONCILE_FUNCTION_ARN = "MqttReconcileFunctionArn"
+    OUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
+    OUT_ROLLBACK_ALARM_NAMES = "RollbackAlarmNames"  # comma-separated, for CodeDeploy's AlarmConfiguration
+    OUT_MANAGER_TASK_ROLE_ARN = "ManagerTaskRoleArn"
+    OUT_MANAGER_EXECUTION_ROLE_ARN = "ManagerExecutionRoleArn"
+    OUT_MANAGER_SECURITY_GROUP = "ManagerSecurityGroupId"
+    OUT_ALB_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
+    OUT_APPLICATION_URL = "ApplicationUrl"
+
 
 class Pipeline:
     """Names of the pipeline stack (CodePipeline, CodeBuild, CodeDeploy)."""
+
+    BEFORE_ALLOW_TRAFFIC_FUNCTION = f"{PROJECT}-manager-before-allow-traffic"
+    AFTER_ALLOW_TRAFFIC_FUNCTION = f"{PROJECT}-manager-after-allow-traffic"
