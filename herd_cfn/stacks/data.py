@@ -389,7 +389,8 @@ def _outputs(t: Template) -> None:
            "Security group for tasks that mount the file system")
     output(D.OUT_POSTGRES_ACCESS_POINT, Ref(D.POSTGRES_ACCESS_POINT),
            "Access point for PostgreSQL's PGDATA (uid/gid 70)")
-    output(D.OUT_POSTGRES_ACCESS_POINT_ARN, GetAtt(D.POSTGRES_ACCESS_POINT, "Arn"), "ARN of the PostgreSQL access point")
+    output(D.OUT_POSTGRES_ACCESS_POINT_ARN, GetAtt(D.POSTGRES_ACCESS_POINT, "Arn"),
+           "ARN of the PostgreSQL access point")
     output(D.OUT_MANAGER_ACCESS_POINT, Ref(D.MANAGER_ACCESS_POINT), "Access point for the manager's /storage")
     output(D.OUT_MANAGER_ACCESS_POINT_ARN, GetAtt(D.MANAGER_ACCESS_POINT, "Arn"), "ARN of the manager access point")
     output(D.OUT_DB_SECRET_ARN, Ref(D.DB_SECRET), "Secret {username, password} of the PostgreSQL superuser")
