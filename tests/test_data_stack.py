@@ -399,6 +399,12 @@ def test_data_stack_deploys_and_imports_the_network(deployed):
     assert fs["Encrypted"] is True
     assert fs["ThroughputMode"] == env.data.efs_throughput_mode
     assert outputs[D.OUT_FILE_SYSTEM_ARN] == fs["FileSystemArn"]
+    lifecycle = efs.describe_lifecycle_configuration(FileSystemId=file_system_id)["LifecyclePolicies"]
+    assert {"TransitionToIA": env.data.efs_transition_to_ia} in lifecycle
+    # moto's CloudFormation drops FileSystemPolicy (and BackupPolicy); AWS would return the policy that
+    # denies non-TLS and non-access-point mounts, and a DISABLED backup policy.
+    with pytest.raises(efs.exceptions.PolicyNotFound):
+        efs.describe_file_system_policy(FileSystemId=file_system_id)
 
     targets = efs.describe_mount_targets(FileSystemId=file_system_id)["MountTargets"]
     assert sorted(t["SubnetId"] for t in targets) == sorted(private)
