@@ -47,7 +47,8 @@ class Network:
     VPC_CIDR = "VpcCidr"
     AZ_COUNT = "AzCount"
     NAT_GATEWAY_COUNT = "NatGatewayCount"
-    SUBNET_BITS = "SubnetBits"
+    PUBLIC_SUBNET_CIDRS = "PublicSubnetCidrs"
+    PRIVATE_SUBNET_CIDRS = "PrivateSubnetCidrs"
     FLOW_LOG_RETENTION = "FlowLogRetentionDays"
     # Conditions
     THREE_AZS = "ThreeAzs"
