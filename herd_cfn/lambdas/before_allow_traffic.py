@@ -32,7 +32,7 @@ import time
 import boto3
 from botocore.config import Config
 
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 8}, connect_timeout=5, read_timeout=20)
 MARGIN_SECONDS = 20  # left for reporting the result before Lambda's own timeout
 PROBE_TIMEOUT_SECONDS = 10
 
@@ -45,12 +45,14 @@ def clients():
 def probe(ip, port, hostname, path, timeout):
     """HTTP status of ``GET path`` over TLS to ip:port, verifying the certificate against ``hostname``."""
     context = ssl.create_default_context()
-    with socket.create_connection((ip, port), timeout=timeout) as raw:
-        with context.wrap_socket(raw, server_hostname=hostname) as tls:
-            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {hostname}\r\nConnection: close\r\n\r\n".encode())
-            response = http.client.HTTPResponse(tls)
-            response.begin()
-            return response.status
+    with (
+        socket.create_connection((ip, port), timeout=timeout) as raw,
+        context.wrap_socket(raw, server_hostname=hostname) as tls,
+    ):
+        tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {hostname}\r\nConnection: close\r\n\r\n".encode())
+        response = http.client.HTTPResponse(tls)
+        response.begin()
+        return response.status
 
 
 def load_balancer_ips(ec2, load_balancer_arn):
@@ -68,8 +70,9 @@ def healthy(ec2, deadline):
         if not ips:
             print("no network interfaces found for the load balancer")
         for ip in ips:
+            timeout = min(PROBE_TIMEOUT_SECONDS, max(deadline - time.monotonic(), 1))
             try:
-                status = probe(ip, port, hostname, path, min(PROBE_TIMEOUT_SECONDS, max(deadline - time.monotonic(), 1)))
+                status = probe(ip, port, hostname, path, timeout)
             except (OSError, http.client.HTTPException) as error:
                 print(f"GET https://{hostname}:{port}{path} via {ip}: {error!r}")
                 continue

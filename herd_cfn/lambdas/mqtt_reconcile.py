@@ -31,7 +31,7 @@ import boto3
 from botocore.config import Config
 
 DEFAULT_PORT = 1883
-RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8}, connect_timeout=5, read_timeout=20)
+RETRY_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": 8}, connect_timeout=5, read_timeout=20)
 
 
 def clients():
@@ -121,7 +121,8 @@ def reconcile(aws):
 def handler(event, context):
     aws = clients()
     hook = event.get("LifecycleEventHookExecutionId")
-    print(f"invoked by {event.get('detail-type') or event.get('source') or ('AfterAllowTraffic' if hook else 'direct')}")
+    trigger = "AfterAllowTraffic hook" if hook else event.get("detail-type") or event.get("source") or "direct call"
+    print(f"invoked by {trigger}")
     if not hook:
         return reconcile(aws)
     status = "Failed"
