@@ -23,8 +23,6 @@ from troposphere import (
     NoValue,
     Output,
     Ref,
-    Select,
-    Split,
     Sub,
     Template,
     codebuild,
@@ -53,12 +51,13 @@ from herd_cfn.stacks.pipeline_config import (
 )
 from herd_cfn.stacks.pipeline_iam import (
     ANY_RESOURCE,
-    build_statements,
     bucket_arn,
     bucket_objects_arn,
+    build_statements,
     deploy_statements,
     imported,
     pipeline_statements,
+    rollback_alarm_names,
     service_role,
 )
 
@@ -197,9 +196,22 @@ def _build_project(t: Template) -> None:
     def plain(name: str, value) -> codebuild.EnvironmentVariable:
         return codebuild.EnvironmentVariable(Name=name, Type="PLAINTEXT", Value=value)
 
-    def docker_hub(name: str, key: str):
-        return If(P.USE_DOCKER_HUB_SECRET, codebuild.EnvironmentVariable(
-            Name=name, Type="SECRETS_MANAGER", Value=Sub("${%s}:%s" % (P.DOCKER_HUB_SECRET_ARN, key))), NoValue)
+    def docker_hub(name: str, key: str) -> codebuild.EnvironmentVariable:
+        return codebuild.EnvironmentVariable(
+            Name=name, Type="SECRETS_MANAGER", Value=Sub("${%s}:%s" % (P.DOCKER_HUB_SECRET_ARN, key)))
+
+    variables = [
+        plain("REPOSITORY_URI", imported(names.DATA, names.Data.OUT_ECR_REPOSITORY_URI)),
+        plain("TASK_FAMILY", imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY)),
+        plain("CONTAINER_NAME", S.MANAGER_CONTAINER),
+        plain("AWS_ACCOUNT_ID", AccountId),
+        plain("DOCKERFILE", Ref(P.DOCKERFILE)),
+        plain("DOCKER_BUILD_CONTEXT", Ref(P.DOCKER_CONTEXT)),
+        plain("APPSPEC_YAML", appspec_text()),
+    ]
+    # The whole list is conditional: troposphere refuses an Fn::If as a single entry.
+    with_docker_hub = [*variables, docker_hub("DOCKERHUB_USERNAME", "username"),
+                       docker_hub("DOCKERHUB_PASSWORD", "password")]
 
     t.add_resource(codebuild.Project(
         P.BUILD_PROJECT, Name=P.BUILD_PROJECT_NAME,
@@ -215,17 +227,7 @@ def _build_project(t: Template) -> None:
         Environment=codebuild.Environment(
             Type="LINUX_CONTAINER", ComputeType=Ref(P.COMPUTE_TYPE), Image=BUILD_IMAGE,
             ImagePullCredentialsType="CODEBUILD", PrivilegedMode=True,
-            EnvironmentVariables=[
-                plain("REPOSITORY_URI", imported(names.DATA, names.Data.OUT_ECR_REPOSITORY_URI)),
-                plain("TASK_FAMILY", imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY)),
-                plain("CONTAINER_NAME", S.MANAGER_CONTAINER),
-                plain("AWS_ACCOUNT_ID", AccountId),
-                plain("DOCKERFILE", Ref(P.DOCKERFILE)),
-                plain("DOCKER_BUILD_CONTEXT", Ref(P.DOCKER_CONTEXT)),
-                plain("APPSPEC_YAML", appspec_text()),
-                docker_hub("DOCKERHUB_USERNAME", "username"),
-                docker_hub("DOCKERHUB_PASSWORD", "password"),
-            ],
+            EnvironmentVariables=If(P.USE_DOCKER_HUB_SECRET, with_docker_hub, variables),
         ),
         Cache=codebuild.ProjectCache(Type="LOCAL", Modes=["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"]),
         LogsConfig=codebuild.LogsConfig(CloudWatchLogs=codebuild.CloudWatchLogs(
@@ -239,13 +241,13 @@ def _deployment(t: Template) -> None:
                                 "CodeDeploy: blue/green deployments of the manager service"))
     t.add_resource(codedeploy.Application(
         P.DEPLOY_APPLICATION, ApplicationName=P.DEPLOY_APPLICATION_NAME, ComputePlatform="ECS"))
-    alarm_names = Split(",", imported(names.SERVICE, S.OUT_ROLLBACK_ALARM_NAMES))
     t.add_resource(codedeploy.DeploymentGroup(
         P.DEPLOYMENT_GROUP, ApplicationName=Ref(P.DEPLOY_APPLICATION), DeploymentGroupName=P.DEPLOYMENT_GROUP_NAME,
         ServiceRoleArn=GetAtt(P.DEPLOY_ROLE, "Arn"),
         # All at once: the manager is a singleton, so a gradual shift would only lengthen the overlap.
         DeploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
-        DeploymentStyle=codedeploy.DeploymentStyle(DeploymentType="BLUE_GREEN", DeploymentOption="WITH_TRAFFIC_CONTROL"),
+        DeploymentStyle=codedeploy.DeploymentStyle(
+            DeploymentType="BLUE_GREEN", DeploymentOption="WITH_TRAFFIC_CONTROL"),
         BlueGreenDeploymentConfiguration=codedeploy.BlueGreenDeploymentConfiguration(
             DeploymentReadyOption=codedeploy.DeploymentReadyOption(ActionOnTimeout="CONTINUE_DEPLOYMENT"),
             TerminateBlueInstancesOnDeploymentSuccess=codedeploy.BlueInstanceTerminationOption(
@@ -265,10 +267,8 @@ def _deployment(t: Template) -> None:
         )]),
         AutoRollbackConfiguration=codedeploy.AutoRollbackConfiguration(
             Enabled=True, Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]),
-        # AlarmConfiguration wants one object per alarm, so the exported list is indexed.
         AlarmConfiguration=codedeploy.AlarmConfiguration(Enabled=True, IgnorePollAlarmFailure=False, Alarms=[
-            codedeploy.Alarm(Name=Select(index, alarm_names)) for index in range(P.ROLLBACK_ALARM_COUNT)
-        ]),
+            codedeploy.Alarm(Name=name) for name in rollback_alarm_names()]),
     ))
 
 
@@ -409,7 +409,7 @@ STACK = StackDefinition(
     description="GitHub → CodeBuild → ECR → CodeDeploy blue/green push-to-deploy pipeline of the manager",
     build=build,
     inputs=INPUTS,
-    depends_on=(names.NETWORK, names.DATA, names.SERVICE),
+    depends_on=(names.NETWORK,),  # TODO(merge): names.DATA, names.SERVICE once registered
     config_key="pipeline",
     config_model=PipelineConfig,
 )

@@ -57,7 +57,8 @@ def _pattern(pattern: str, what: str):
 GitHubRepository = Annotated[str, AfterValidator(_repository)]
 GitBranch = Annotated[str, AfterValidator(_branch)]
 ConnectionArn = Annotated[str, _pattern(
-    CONNECTION_ARN_PATTERN, "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")]
+    CONNECTION_ARN_PATTERN,
+    "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")]
 SecretArn = Annotated[str, _pattern(SECRET_ARN_PATTERN, "a Secrets Manager secret ARN")]
 Email = Annotated[str, _pattern(EMAIL_PATTERN, "an e-mail address")]
 RelativePath = Annotated[str, _pattern(

@@ -39,13 +39,16 @@ def service_role(logical_id: str, service: str, statements: list, description: s
             # Confused-deputy guard: only this account's use of the service may assume the role.
             Condition=Condition(StringEquals("aws:SourceAccount", AccountId)),
         )]),
-        Policies=[iam.Policy(PolicyName="least-privilege", PolicyDocument=PolicyDocument(
-            Version="2012-10-17", Statement=statements))],
+        # A plain document rather than awacs', so a statement may be an Fn::If (an optional secret).
+        Policies=[iam.Policy(PolicyName="least-privilege",
+                             PolicyDocument={"Version": "2012-10-17", "Statement": statements})],
     )
 
 
 def _allow(actions: list[str], resources, condition: Condition | None = None) -> Statement:
     extra = {"Condition": condition} if condition else {}
+    if isinstance(resources, str):
+        resources = [resources]
     return Statement(Effect=Allow, Action=[_action(a) for a in actions], Resource=resources, **extra)
 
 
@@ -71,7 +74,8 @@ def log_group_arns(log_group: str) -> list:
 def _pass_task_roles() -> Statement:
     return _allow(
         ["iam:PassRole"],
-        [imported(names.SERVICE, S.OUT_MANAGER_TASK_ROLE_ARN), imported(names.SERVICE, S.OUT_MANAGER_EXECUTION_ROLE_ARN)],
+        [imported(names.SERVICE, S.OUT_MANAGER_TASK_ROLE_ARN),
+         imported(names.SERVICE, S.OUT_MANAGER_EXECUTION_ROLE_ARN)],
         Condition(StringEquals("iam:PassedToService", "ecs-tasks.amazonaws.com")),
     )
 
@@ -99,12 +103,16 @@ def _listener_rule_arns(listener_export: str) -> Join:
     return Join("", [Select(0, parts), ":listener-rule/", Select(1, parts), "/*"])
 
 
-def _alarm_arns() -> Split:
-    """The rollback alarms' ARNs, from the comma-separated names the service stack exports."""
-    prefix = Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:")
-    separator = Join("", [",", prefix])
-    alarm_names = Split(",", imported(names.SERVICE, S.OUT_ROLLBACK_ALARM_NAMES))
-    return Split(",", Join("", [prefix, Join(separator, alarm_names)]))
+def rollback_alarm_names() -> list:
+    """The service's rollback alarms, one entry each: CodeDeploy's AlarmConfiguration takes objects, so the
+    exported comma-separated list is indexed (names.Pipeline.ROLLBACK_ALARM_COUNT entries), not mapped."""
+    exported = Split(",", imported(names.SERVICE, S.OUT_ROLLBACK_ALARM_NAMES))
+    return [Select(index, exported) for index in range(P.ROLLBACK_ALARM_COUNT)]
+
+
+def _alarm_arns() -> list:
+    return [Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${Name}", Name=name)
+            for name in rollback_alarm_names()]
 
 
 def deployment_group_arn() -> Sub:
@@ -186,14 +194,20 @@ def deploy_statements() -> list:
 
 
 def hook_statements() -> list:
-    return [
-        _allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.HOOK_LOG_GROUP)),
-        # A function in a VPC manages its network interfaces (AWSLambdaVPCAccessExecutionRole); these EC2
-        # actions have no resource-level permissions. DescribeNetworkInterfaces also finds the ALB's private IPs.
-        _allow(["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces", "ec2:DeleteNetworkInterface",
-                "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses"], ANY_RESOURCE),
-        # elasticloadbalancing:DescribeLoadBalancers has no resource-level permissions.
-        _allow(["elasticloadbalancing:DescribeLoadBalancers"], ANY_RESOURCE),
-        # codedeploy:PutLifecycleEventHookExecutionStatus has no resource-level permissions.
-        _allow(["codedeploy:PutLifecycleEventHookExecutionStatus"], ANY_RESOURCE),
-    ]
+    """The hook code's own needs (herd_cfn.lambdas.BEFORE_ALLOW_TRAFFIC_IAM) plus running in the VPC."""
+    from herd_cfn.lambdas import BEFORE_ALLOW_TRAFFIC_IAM
+
+    variables = {"ApplicationName": P.DEPLOY_APPLICATION_NAME, "DeploymentGroupName": P.DEPLOYMENT_GROUP_NAME}
+    statements = [_allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.HOOK_LOG_GROUP))]
+    for actions, resource, condition in BEFORE_ALLOW_TRAFFIC_IAM:
+        # "*" only where the lambdas module says the action has no resource-level permissions.
+        target = [ANY_RESOURCE] if resource == "*" else [Sub(resource, **{
+            k: v for k, v in variables.items() if "${%s}" % k in resource})]
+        extra = {"Condition": condition} if condition else {}
+        statements.append(Statement(Effect=Allow, Action=[_action(a) for a in actions], Resource=target, **extra))
+    # A function in a VPC manages its network interfaces (as AWSLambdaVPCAccessExecutionRole allows); these
+    # EC2 actions have no resource-level permissions.
+    statements.append(_allow(["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
+                              "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
+                              "ec2:UnassignPrivateIpAddresses"], ANY_RESOURCE))
+    return statements
