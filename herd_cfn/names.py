@@ -243,7 +243,7 @@ class Pipeline:
     BUILD_TIMEOUT = "BuildTimeoutMinutes"
     DOCKERFILE = "DockerfilePath"
     DOCKER_CONTEXT = "DockerBuildContext"
-    DOCKER_HUB_SECRET_ARN = "DockerHubSecretArn"
+    DOCKER_HUB_SECRET_ARN = "DockerHubLoginArn"  # a Secrets Manager ARN, not a secret value
     TERMINATION_WAIT = "TerminationWaitMinutes"
     LOG_RETENTION = "LogRetentionDays"
     NOTIFICATION_EMAIL = "NotificationEmail"
