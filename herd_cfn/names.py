@@ -232,7 +232,7 @@ class Pipeline:
     HEALTH_PATH = "/api/master/info"  # OpenRemote answers it without login
     # How many names the service stack's RollbackAlarmNames export holds (CodeDeploy's
     # AlarmConfiguration takes objects, so the comma-separated list is indexed, not mapped).
-    ROLLBACK_ALARM_COUNT = 2
+    ROLLBACK_ALARM_COUNT = 3  # the service stack: blue unhealthy, green unhealthy, target 5xx
 
     # Parameters
     REPOSITORY = "RepositoryId"

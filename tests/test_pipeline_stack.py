@@ -346,3 +346,14 @@ def test_imports_only_agreed_exports():
     assert used, "the stack imports the values of network, data and service"
     assert used <= agreed, sorted(used - agreed)
     assert {names.DATA, names.SERVICE, names.NETWORK} == {u.split("-")[1] for u in used}
+
+
+def test_alarm_slots_match_the_alarms_the_service_stack_exports():
+    """CodeDeploy gets names.Pipeline.ROLLBACK_ALARM_COUNT alarms: exactly as many as the service exports."""
+    if names.SERVICE not in registry.names():
+        pytest.skip("the service stack is not registered on this branch yet")
+    service = load_yaml(registry.get(names.SERVICE).template_body())
+    joined = service["Outputs"][names.Service.OUT_ROLLBACK_ALARM_NAMES]["Value"]
+    separator, parts = joined["Fn::Join"]
+    assert separator == ","
+    assert len(parts) == P.ROLLBACK_ALARM_COUNT
