@@ -25,11 +25,10 @@ INLINE_SOURCE_BUDGET = 4096  # characters per function; keeps both functions wel
 MODULES = ("mqtt_reconcile", "before_allow_traffic")
 
 _ECS = "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
-_CODEDEPLOY_GROUP = (
-    "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}"
-    ":deploymentgroup:${ApplicationName}/${DeploymentGroupName}"
-)
-_HOOK_STATUS = (("codedeploy:PutLifecycleEventHookExecutionStatus",), _CODEDEPLOY_GROUP, None)
+# PutLifecycleEventHookExecutionStatus has no resource-level permissions (service authorization
+# reference, checked by tests/test_iam_policies.py): a deployment-group ARN would never match, so the
+# hook could not report and every deployment would wait out the hook's hour and fail.
+_HOOK_STATUS = (("codedeploy:PutLifecycleEventHookExecutionStatus",), "*", None)
 
 MQTT_RECONCILE_IAM = (
     (("ecs:DescribeServices",), _ECS + ":service/${ClusterName}/${ServiceName}", None),

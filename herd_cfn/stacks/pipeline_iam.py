@@ -30,15 +30,23 @@ def imported(stack: str, output: str) -> ImportValue:
     return ImportValue(names.export_name(stack, output))
 
 
-def service_role(logical_id: str, service: str, statements: list, description: str) -> iam.Role:
+# Services documented to send aws:SourceAccount when they assume a service role. Lambda does not document
+# it for execution roles, and a trust condition the service does not satisfy breaks every deployment.
+_SOURCE_ACCOUNT_AWARE = {"codebuild.amazonaws.com", "codepipeline.amazonaws.com", "codedeploy.amazonaws.com"}
+
+
+def service_role(logical_id: str, service: str, statements: list, description: str, **extra) -> iam.Role:
+    guard = {}
+    if service in _SOURCE_ACCOUNT_AWARE:
+        # Confused-deputy guard: only this account's use of the service may assume the role.
+        guard = {"Condition": Condition(StringEquals("aws:SourceAccount", AccountId))}
     return iam.Role(
         logical_id,
         Description=description,
         AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
-            Effect=Allow, Principal=Principal("Service", service), Action=[AssumeRole],
-            # Confused-deputy guard: only this account's use of the service may assume the role.
-            Condition=Condition(StringEquals("aws:SourceAccount", AccountId)),
+            Effect=Allow, Principal=Principal("Service", service), Action=[AssumeRole], **guard,
         )]),
+        **extra,
         # A plain document rather than awacs', so a statement may be an Fn::If (an optional secret).
         Policies=[iam.Policy(PolicyName="least-privilege",
                              PolicyDocument={"Version": "2012-10-17", "Statement": statements})],
@@ -159,11 +167,10 @@ def pipeline_statements(connection_arn) -> list:
         _allow(["codedeploy:GetDeploymentConfig"], [Sub(
             "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentconfig:"
             "CodeDeployDefault.ECSAllAtOnce")]),
-        # ecs:RegisterTaskDefinition has no resource-level permissions (the ARN does not exist yet).
-        _allow(["ecs:RegisterTaskDefinition"], ANY_RESOURCE),
-        _allow(["ecs:TagResource"], [Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:"
-                                         "task-definition/${Family}:*",
-                                         Family=imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY))]),
+        # The deploy action registers taskdef.json as a new revision of the manager's family.
+        _allow(["ecs:RegisterTaskDefinition", "ecs:TagResource"], [Sub(
+            "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${Family}:*",
+            Family=imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY))]),
         _pass_task_roles(),
     ]
 
@@ -205,9 +212,5 @@ def hook_statements() -> list:
             k: v for k, v in variables.items() if "${%s}" % k in resource})]
         extra = {"Condition": condition} if condition else {}
         statements.append(Statement(Effect=Allow, Action=[_action(a) for a in actions], Resource=target, **extra))
-    # A function in a VPC manages its network interfaces (as AWSLambdaVPCAccessExecutionRole allows); these
-    # EC2 actions have no resource-level permissions.
-    statements.append(_allow(["ec2:CreateNetworkInterface", "ec2:DescribeNetworkInterfaces",
-                              "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses",
-                              "ec2:UnassignPrivateIpAddresses"], ANY_RESOURCE))
+    # The network interfaces of a function in a VPC come from AWS's managed policy (see pipeline_hook).
     return statements
