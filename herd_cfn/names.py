@@ -208,9 +208,7 @@ class Service:
     POSTGRES_LOG_GROUP = "PostgresLogGroup"
     KEYCLOAK_LOG_GROUP = "KeycloakLogGroup"
     MANAGER_LOG_GROUP = "ManagerLogGroup"
-    POSTGRES_EXECUTION_ROLE = "PostgresExecutionRole"
-    KEYCLOAK_EXECUTION_ROLE = "KeycloakExecutionRole"
-    MANAGER_EXECUTION_ROLE = "ManagerExecutionRole"
+    EXECUTION_ROLE = "TaskExecutionRole"  # shared by the three task families
     POSTGRES_TASK_ROLE = "PostgresTaskRole"
     MANAGER_TASK_ROLE = "ManagerTaskRole"
     POSTGRES_TASK = "PostgresTaskDefinition"
@@ -226,7 +224,6 @@ class Service:
     HTTPS_LISTENER = "HttpsListener"
     TEST_LISTENER = "TestListener"
     HTTPS_AUTH_RULE = "HttpsKeycloakRule"
-    TEST_AUTH_RULE = "TestKeycloakRule"
     MQTT_LISTENER = "MqttListener"
     BLUE_TARGET_GROUP = "ManagerBlueTargetGroup"
     GREEN_TARGET_GROUP = "ManagerGreenTargetGroup"
@@ -249,7 +246,6 @@ class Service:
     ALARM_TARGET_5XX = "ManagerTarget5xxAlarm"
     ALARM_MANAGER_CPU = "ManagerCpuAlarm"
     ALARM_MANAGER_MEMORY = "ManagerMemoryAlarm"
-    ALARM_KEYCLOAK_UNHEALTHY = "KeycloakUnhealthyAlarm"
     ALARM_POSTGRES_DOWN = "PostgresNotRunningAlarm"
 
     # Outputs that are not exports

@@ -28,7 +28,7 @@ def _conditions(t: Template) -> None:
     t.add_condition(S.HAS_ALARM_EMAIL, given(S.ALARM_EMAIL))
     t.add_rule("CertificateSource", {"Assertions": [{
         "Assert": Or(given(S.HOSTED_ZONE_ID), given(S.CERTIFICATE_ARN)),
-        "AssertDescription": "Give HostedZoneId (certificate and DNS made here) or CertificateArn",
+        "AssertDescription": "Give HostedZoneId or CertificateArn",
     }]})
 
 
@@ -38,22 +38,22 @@ def _outputs(t: Template) -> None:
         t.add_output(Output(name, Value=value, Description=description, **extra))
 
     output(S.OUT_CLUSTER_NAME, Ref(S.CLUSTER), "ECS cluster")
-    output(S.OUT_MANAGER_SERVICE_NAME, GetAtt(S.MANAGER_SERVICE, "Name"), "Manager ECS service (CODE_DEPLOY)")
-    output(S.OUT_MANAGER_TASK_FAMILY, S.MANAGER_TASK_FAMILY, "Manager task family; deploy its newest revision")
+    output(S.OUT_MANAGER_SERVICE_NAME, GetAtt(S.MANAGER_SERVICE, "Name"), "Manager service")
+    output(S.OUT_MANAGER_TASK_FAMILY, S.MANAGER_TASK_FAMILY, "Manager task family (deploy the newest revision)")
     output(S.OUT_BLUE_TARGET_GROUP_NAME, GetAtt(S.BLUE_TARGET_GROUP, "TargetGroupName"), "Manager blue TG")
     output(S.OUT_GREEN_TARGET_GROUP_NAME, GetAtt(S.GREEN_TARGET_GROUP, "TargetGroupName"), "Manager green TG")
-    output(S.OUT_HTTPS_LISTENER_ARN, Ref(S.HTTPS_LISTENER), "Production listener (443)")
+    output(S.OUT_HTTPS_LISTENER_ARN, Ref(S.HTTPS_LISTENER), "Production listener")
     output(S.OUT_TEST_LISTENER_ARN, Ref(S.TEST_LISTENER), "Test listener")
     output(S.OUT_TEST_LISTENER_PORT, str(S.TEST_LISTENER_PORT), "Test listener port")
     output(S.OUT_LOAD_BALANCER_ARN, Ref(S.ALB), "ALB")
     output(S.OUT_LOAD_BALANCER_DNS, GetAtt(S.ALB, "DNSName"), "ALB DNS name")
     output(S.OUT_NLB_DNS, GetAtt(S.NLB, "DNSName"), "MQTT NLB DNS name")
-    output(S.OUT_MQTT_TARGET_GROUP_ARN, Ref(S.MQTT_TARGET_GROUP), "MQTT target group (reconciled)")
-    output(S.OUT_RECONCILE_FUNCTION_ARN, GetAtt(S.RECONCILE_FUNCTION, "Arn"), "MQTT reconcile function")
+    output(S.OUT_MQTT_TARGET_GROUP_ARN, Ref(S.MQTT_TARGET_GROUP), "MQTT target group")
+    output(S.OUT_RECONCILE_FUNCTION_ARN, GetAtt(S.RECONCILE_FUNCTION, "Arn"), "Reconcile function")
     output(S.OUT_ALARM_TOPIC_ARN, Ref(S.ALARM_TOPIC), "Alarm topic")
-    output(S.OUT_ROLLBACK_ALARM_NAMES, alarms.rollback_alarm_names(), "CodeDeploy rollback alarms")
+    output(S.OUT_ROLLBACK_ALARM_NAMES, alarms.rollback_alarm_names(), "Rollback alarms")
     output(S.OUT_MANAGER_TASK_ROLE_ARN, roles.arn(S.MANAGER_TASK_ROLE), "Manager task role")
-    output(S.OUT_MANAGER_EXECUTION_ROLE_ARN, roles.arn(S.MANAGER_EXECUTION_ROLE), "Manager execution role")
+    output(S.OUT_MANAGER_EXECUTION_ROLE_ARN, roles.arn(S.EXECUTION_ROLE), "Task execution role")
     output(S.OUT_MANAGER_SECURITY_GROUP, GetAtt(S.MANAGER_SG, "GroupId"), "Manager security group")
     output(S.OUT_ALB_SECURITY_GROUP, GetAtt(S.ALB_SG, "GroupId"), "ALB security group")
     output(S.OUT_APPLICATION_URL, Sub("https://${%s}" % S.DOMAIN), "OpenRemote")

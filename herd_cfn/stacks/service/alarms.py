@@ -31,7 +31,7 @@ def _alarm(t: Template, name: str, alarm_name: str, description: str, namespace:
     return t.add_resource(cloudwatch.Alarm(
         name, AlarmName=S.alarm_name(alarm_name), AlarmDescription=description, Namespace=namespace,
         MetricName=metric, Dimensions=[cloudwatch.MetricDimension(Name=k, Value=v) for k, v in dimensions.items()],
-        Statistic=statistic, Period=60, EvaluationPeriods=periods, DatapointsToAlarm=periods,
+        Statistic=statistic, Period=60, EvaluationPeriods=periods,
         ComparisonOperator=comparison, Threshold=threshold, TreatMissingData=missing,
         AlarmActions=topic, OKActions=topic,
     ))
@@ -48,7 +48,7 @@ def _service(name: str) -> dict:
 
 def build(t: Template) -> None:
     t.add_resource(kms.Key(
-        S.ALARM_KEY, Description="herd alarm topic encryption", EnableKeyRotation=True, PendingWindowInDays=30,
+        S.ALARM_KEY, Description="herd alarm topic", EnableKeyRotation=True,
         KeyPolicy=_key_policy(),
     ))
     t.add_resource(sns.Topic(S.ALARM_TOPIC, DisplayName="herd alarms", KmsMasterKeyId=Ref(S.ALARM_KEY)))
@@ -62,14 +62,12 @@ def build(t: Template) -> None:
            "UnHealthyHostCount", _target_group(S.BLUE_TARGET_GROUP), "Maximum", greater, 0, periods=5)
     _alarm(t, S.ALARM_GREEN_UNHEALTHY, "manager-unhealthy-green", "Unhealthy manager targets (green)", alb,
            "UnHealthyHostCount", _target_group(S.GREEN_TARGET_GROUP), "Maximum", greater, 0, periods=5)
-    _alarm(t, S.ALARM_TARGET_5XX, "manager-5xx", "More than 10 5xx answers a minute from the tasks behind the ALB",
+    _alarm(t, S.ALARM_TARGET_5XX, "manager-5xx", "Over 10 target 5xx a minute",
            alb, "HTTPCode_Target_5XX_Count", {"LoadBalancer": GetAtt(S.ALB, "LoadBalancerFullName")}, "Sum",
            greater, 10)
-    _alarm(t, S.ALARM_KEYCLOAK_UNHEALTHY, "keycloak-unhealthy", "Unhealthy keycloak targets", alb,
-           "UnHealthyHostCount", _target_group(S.KEYCLOAK_TARGET_GROUP), "Maximum", greater, 0)
-    _alarm(t, S.ALARM_MANAGER_CPU, "manager-cpu", "Manager CPU above 90% for 5 minutes", "AWS/ECS",
+    _alarm(t, S.ALARM_MANAGER_CPU, "manager-cpu", "Manager CPU over 90%", "AWS/ECS",
            "CPUUtilization", _service(S.MANAGER_SERVICE_NAME), "Average", greater, 90, periods=5)
-    _alarm(t, S.ALARM_MANAGER_MEMORY, "manager-memory", "Manager memory above 90% for 5 minutes", "AWS/ECS",
+    _alarm(t, S.ALARM_MANAGER_MEMORY, "manager-memory", "Manager memory over 90%", "AWS/ECS",
            "MemoryUtilization", _service(S.MANAGER_SERVICE_NAME), "Average", greater, 90, periods=5)
     _alarm(t, S.ALARM_POSTGRES_DOWN, "postgresql-not-running", "No running postgresql task",
            "ECS/ContainerInsights", "RunningTaskCount", _service(S.POSTGRES_SERVICE_NAME), "Maximum", less, 1,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from troposphere import ImportValue, Split
+from troposphere import ImportValue, Join, Split
 
 from herd_cfn import names
 
@@ -17,6 +17,11 @@ def data(output: str) -> ImportValue:
 
 def network(output: str) -> ImportValue:
     return ImportValue(names.export_name(names.NETWORK, output))
+
+
+def secret_value(output: str, key: str) -> Join:
+    """ECS ``valueFrom`` of one JSON key of a data-stack secret ({"username": ..., "password": ...})."""
+    return Join("", [data(output), f":{key}::"])
 
 
 def private_subnets() -> Split:

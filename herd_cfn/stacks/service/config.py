@@ -35,7 +35,8 @@ def fargate_memory_options(cpu: int) -> list[int]:
 
 
 ALL_CPU = tuple(str(c) for c in FARGATE_SIZES)
-ALL_MEMORY = tuple(str(m) for m in sorted({m for c in FARGATE_SIZES for m in fargate_memory_options(c)}))
+# The CPU/memory pairing is checked in the parameters file (TaskSize); the template keeps the range.
+MEMORY_RANGE = {"type": "Number", "min_value": 512, "max_value": 122880}
 
 
 class TaskSize(StrictModel):
@@ -127,7 +128,7 @@ class ServiceConfig(StrictModel):
     email_secret_arn: SecretArn | None = Field(
         None, description="Secrets Manager secret with JSON keys host, port, user, password, from (SMTP); "
                           "none = no email")
-    log_retention_days: LogRetentionDays = Field(description="Days to keep container and function logs")
+    log_retention_days: LogRetentionDays = Field(description="Log retention (days)")
     access_log_bucket: BucketName | None = Field(
         None, description="S3 bucket for ALB access logs (its policy must allow ELB log delivery); none = off")
     alarm_email: Email | None = Field(None, description="Address subscribed to the alarm topic; none = no email")
@@ -168,44 +169,41 @@ def _optional(pattern: str) -> str:
 
 
 INPUTS = (
-    Input(S.DOMAIN, "Public DNS name of the platform (OR_HOSTNAME, certificate, ALB alias)",
+    Input(S.DOMAIN, "Public DNS name (OR_HOSTNAME)",
           lambda env: env.domain, allowed_pattern=r"^[a-z0-9.-]+\.[a-z]{2,63}$"),
-    Input(S.HOSTED_ZONE_ID, "Route 53 hosted zone of the domain; empty = use CertificateArn",
+    Input(S.HOSTED_ZONE_ID, "Route 53 zone of the domain; empty: CertificateArn",
           lambda env: _opt(env.service.hosted_zone_id), default="",
           allowed_pattern=_optional(HOSTED_ZONE_PATTERN)),
-    Input(S.CERTIFICATE_ARN, "Existing ACM certificate (domain and mqtt.domain) when HostedZoneId is empty",
+    Input(S.CERTIFICATE_ARN, "ACM certificate for the domain and mqtt.domain",
           lambda env: _opt(env.service.certificate_arn), default="", allowed_pattern=_optional(CERTIFICATE_PATTERN)),
-    Input(S.ADMIN_CIDR, "Source CIDR allowed on the test listener",
+    Input(S.ADMIN_CIDR, "CIDR allowed on the test listener",
           lambda env: env.service.admin_cidr, allowed_pattern=r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$"),
-    Input(S.MANAGER_IMAGE, "Manager image until the first pipeline run", lambda env: env.service.manager_image,
-          allowed_pattern=f"^{IMAGE_PATTERN}$"),
-    Input(S.KEYCLOAK_IMAGE, "Keycloak image", lambda env: env.service.keycloak_image,
-          allowed_pattern=f"^{IMAGE_PATTERN}$"),
-    Input(S.POSTGRES_IMAGE, "PostgreSQL image", lambda env: env.service.postgres_image,
-          allowed_pattern=f"^{IMAGE_PATTERN}$"),
+    Input(S.MANAGER_IMAGE, "Manager image before the first pipeline run", lambda env: env.service.manager_image),
+    Input(S.KEYCLOAK_IMAGE, "Keycloak image", lambda env: env.service.keycloak_image),
+    Input(S.POSTGRES_IMAGE, "PostgreSQL image", lambda env: env.service.postgres_image),
     Input(S.MANAGER_CPU, "Manager CPU units", lambda env: env.service.manager.cpu, allowed_values=ALL_CPU),
     Input(S.MANAGER_MEMORY, "Manager memory (MiB)", lambda env: env.service.manager.memory,
-          allowed_values=ALL_MEMORY),
+          **MEMORY_RANGE),
     Input(S.KEYCLOAK_CPU, "Keycloak CPU units", lambda env: env.service.keycloak.cpu, allowed_values=ALL_CPU),
     Input(S.KEYCLOAK_MEMORY, "Keycloak memory (MiB)", lambda env: env.service.keycloak.memory,
-          allowed_values=ALL_MEMORY),
+          **MEMORY_RANGE),
     Input(S.POSTGRES_CPU, "PostgreSQL CPU units", lambda env: env.service.postgres.cpu, allowed_values=ALL_CPU),
     Input(S.POSTGRES_MEMORY, "PostgreSQL memory (MiB)", lambda env: env.service.postgres.memory,
-          allowed_values=ALL_MEMORY),
+          **MEMORY_RANGE),
     Input(S.KEYCLOAK_COUNT, "Keycloak tasks", lambda env: env.service.keycloak_desired_count, type="Number",
           min_value=1, max_value=3),
     Input(S.SETUP_TYPE, "OR_SETUP_TYPE of the manager", lambda env: env.service.setup_type,
           allowed_pattern=f"^{SETUP_TYPE_PATTERN}$"),
     Input(S.TIME_ZONE, "TZ of every container", lambda env: env.service.time_zone,
           allowed_pattern=r"^[A-Za-z0-9_+/-]+$"),
-    Input(S.LOG_RETENTION, "Days to keep container and function logs", lambda env: env.service.log_retention_days,
+    Input(S.LOG_RETENTION, "Log retention (days)", lambda env: env.service.log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
-    Input(S.DELETION_PROTECTION, "Deletion protection on the load balancers (production)",
+    Input(S.DELETION_PROTECTION, "Load balancer deletion protection",
           lambda env: env.production, allowed_values=("true", "false")),
-    Input(S.ACCESS_LOG_BUCKET, "S3 bucket for ALB access logs; empty = off",
+    Input(S.ACCESS_LOG_BUCKET, "S3 bucket for access logs; empty: none",
           lambda env: _opt(env.service.access_log_bucket), default="", allowed_pattern=_optional(BUCKET_PATTERN)),
-    Input(S.EMAIL_SECRET_ARN, "SMTP secret (JSON host, port, user, password, from); empty = no email",
+    Input(S.EMAIL_SECRET_ARN, "SMTP secret (JSON host/port/user/password/from)",
           lambda env: _opt(env.service.email_secret_arn), default="", allowed_pattern=_optional(SECRET_PATTERN)),
-    Input(S.ALARM_EMAIL, "Email subscribed to the alarm topic; empty = none",
+    Input(S.ALARM_EMAIL, "Email for alarms; empty: none",
           lambda env: _opt(env.service.alarm_email), default="", allowed_pattern=_optional(EMAIL_PATTERN)),
 )

@@ -40,10 +40,7 @@ def _access_logs(prefix: str) -> list:
     ]
 
 
-_LB_SKIPS = (
-    ("CKV_AWS_91", "Access logging is on when the environment names a bucket (AccessLogBucket); the bucket and "
-                   "its ELB delivery policy belong to the account's logging setup, not to this stack."),
-)
+_LB_SKIPS = (("CKV_AWS_91", "Access logs are on when AccessLogBucket names a bucket"),)
 
 
 def _forward(target_group: str) -> list[elb.Action]:
@@ -53,8 +50,7 @@ def _forward(target_group: str) -> list[elb.Action]:
 def _http_target_group(t: Template, name: str, health_path: str, *attributes: tuple[str, str]) -> None:
     t.add_resource(elb.TargetGroup(
         name, TargetType="ip", Protocol="HTTP", Port=S.MANAGER_HTTP_PORT, VpcId=network(N.OUT_VPC_ID),
-        HealthCheckPath=health_path, Matcher=elb.Matcher(HttpCode="200"), HealthCheckIntervalSeconds=15,
-        HealthyThresholdCount=2, UnhealthyThresholdCount=3,
+        HealthCheckPath=health_path, HealthCheckIntervalSeconds=15, HealthyThresholdCount=2,  # matcher: 200
         TargetGroupAttributes=[elb.TargetGroupAttribute(Key=k, Value=v) for k, v in (
             ("deregistration_delay.timeout_seconds", str(DEREGISTRATION_SECONDS)), *attributes)],
     ))
@@ -101,19 +97,19 @@ def _alb(t: Template) -> None:
         DefaultActions=[elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(
             Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))],
     ))
-    for listener, port, rule, priority in ((S.HTTPS_LISTENER, 443, S.HTTPS_AUTH_RULE, 10),
-                                           (S.TEST_LISTENER, S.TEST_LISTENER_PORT, S.TEST_AUTH_RULE, 10)):
-        # CodeDeploy moves the default action between blue and green; /auth stays on keycloak.
+    for listener, port in ((S.HTTPS_LISTENER, 443), (S.TEST_LISTENER, S.TEST_LISTENER_PORT)):
+        # CodeDeploy moves the default action between blue and green.
         t.add_resource(elb.Listener(
             listener, LoadBalancerArn=Ref(S.ALB), Port=port, Protocol="HTTPS", SslPolicy=SSL_POLICY,
             Certificates=[elb.Certificate(CertificateArn=certificate_arn())],
             DefaultActions=_forward(S.BLUE_TARGET_GROUP),
         ))
-        t.add_resource(elb.ListenerRule(
-            rule, ListenerArn=Ref(listener), Priority=priority, Actions=_forward(S.KEYCLOAK_TARGET_GROUP),
-            Conditions=[elb.Condition(Field="path-pattern",
-                                      PathPatternConfig=elb.PathPatternConfig(Values=AUTH_PATHS))],
-        ))
+    # /auth stays on keycloak. The test listener needs no such rule: logins go to KC_HOSTNAME on 443.
+    t.add_resource(elb.ListenerRule(
+        S.HTTPS_AUTH_RULE, ListenerArn=Ref(S.HTTPS_LISTENER), Priority=10,
+        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(S.KEYCLOAK_TARGET_GROUP))],
+        Conditions=[elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=AUTH_PATHS))],
+    ))
 
 
 def _nlb(t: Template) -> None:

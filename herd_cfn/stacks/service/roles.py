@@ -1,5 +1,7 @@
-"""IAM roles of the three task families: an execution role each (pull, logs, their own secrets) and a
-task role for the two that mount EFS (IAM-authorised mounts through their access point only)."""
+"""IAM roles of the tasks. One execution role serves the three task families: ECS's agent uses it to
+pull images, write logs and fetch the secrets a task definition names (its credentials never reach a
+container). The task roles, which containers do get, only allow the EFS mounts of their own access
+points (IAM-authorised mounts)."""
 
 from __future__ import annotations
 
@@ -11,27 +13,17 @@ from troposphere import AccountId, GetAtt, If, NoValue, Ref, Sub, Template, iam
 from herd_cfn.stacks.service.common import D, S, data
 
 
-def _trust() -> PolicyDocument:
-    return PolicyDocument(Version="2012-10-17", Statement=[Statement(
-        Effect=Allow, Principal=Principal("Service", "ecs-tasks.amazonaws.com"), Action=[AssumeRole],
-        # Confused-deputy guard: only ECS tasks of this account may assume the role.
-        Condition=Condition(StringEquals("aws:SourceAccount", AccountId)),
-    )])
-
-
 def _role(t: Template, name: str, statements: list[Statement]) -> None:
-    t.add_resource(iam.Role(name, AssumeRolePolicyDocument=_trust(), Policies=[iam.Policy(
-        PolicyName="task", PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements),
-    )]))
-
-
-def _write_logs(log_group: str) -> Statement:
-    return Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents],
-                     Resource=[Sub("${%s.Arn}:*" % log_group)])
-
-
-def _read_secrets(*arns: object) -> Statement:
-    return Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=list(arns))
+    t.add_resource(iam.Role(
+        name,
+        AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
+            Effect=Allow, Principal=Principal("Service", "ecs-tasks.amazonaws.com"), Action=[AssumeRole],
+            # Confused-deputy guard: only ECS tasks of this account may assume the role.
+            Condition=Condition(StringEquals("aws:SourceAccount", AccountId)),
+        )]),
+        Policies=[iam.Policy(PolicyName="task", PolicyDocument=PolicyDocument(
+            Version="2012-10-17", Statement=statements))],
+    ))
 
 
 def _mount(*access_point_outputs: str) -> Statement:
@@ -44,14 +36,12 @@ def _mount(*access_point_outputs: str) -> Statement:
 
 
 def build(t: Template) -> None:
-    db_secret = data(D.OUT_DB_SECRET_ARN)
-    admin_secret = data(D.OUT_ADMIN_SECRET_ARN)
-    _role(t, S.POSTGRES_EXECUTION_ROLE, [_write_logs(S.POSTGRES_LOG_GROUP), _read_secrets(db_secret)])
-    _role(t, S.KEYCLOAK_EXECUTION_ROLE, [_write_logs(S.KEYCLOAK_LOG_GROUP), _read_secrets(db_secret, admin_secret)])
-    _role(t, S.MANAGER_EXECUTION_ROLE, [
-        _write_logs(S.MANAGER_LOG_GROUP),
-        _read_secrets(db_secret, admin_secret, If(S.HAS_EMAIL, Ref(S.EMAIL_SECRET_ARN), NoValue)),
-        # The pipeline's revisions run the image it pushed to the data stack's repository.
+    _role(t, S.EXECUTION_ROLE, [
+        Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[
+            Sub("${%s.Arn}:*" % group) for group in (S.POSTGRES_LOG_GROUP, S.KEYCLOAK_LOG_GROUP, S.MANAGER_LOG_GROUP)]),
+        Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[
+            data(D.OUT_DB_SECRET_ARN), data(D.OUT_ADMIN_SECRET_ARN), If(S.HAS_EMAIL, Ref(S.EMAIL_SECRET_ARN), NoValue)]),
+        # The pipeline's manager revisions run the image it pushed to the data stack's repository.
         Statement(Effect=Allow, Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage,
                                         ecr.GetDownloadUrlForLayer],
                   Resource=[data(D.OUT_ECR_REPOSITORY_ARN)]),

@@ -15,9 +15,10 @@ from __future__ import annotations
 from troposphere import GetAtt, If, NoValue, Ref, Region, Sub, Template, ecs, logs, servicediscovery
 
 from herd_cfn.stacks.service import roles
-from herd_cfn.stacks.service.common import D, N, S, data, network, private_subnets, skip
+from herd_cfn.stacks.service.common import D, N, S, data, network, private_subnets, secret_value, skip
 
-DB_NAME = "openremote"  # OpenRemote's database; keycloak uses its schema public, the manager schema openremote
+# The data stack's database secret is {"username": "postgres", "password": ...}; postgres is also the
+# images' default user and database openremote their default database.
 DB_USER = "postgres"
 POSTGRES_HOST = f"{S.POSTGRES_SERVICE_NAME}.{S.NAMESPACE}"
 KEYCLOAK_HOST = f"{S.KEYCLOAK_SERVICE_NAME}.{S.NAMESPACE}"
@@ -52,23 +53,20 @@ def _efs_volume(name: str, access_point_output: str) -> ecs.Volume:
 
 
 def _health(command: str, start_period: int) -> ecs.HealthCheck:
-    return ecs.HealthCheck(Command=["CMD-SHELL", command], Interval=15, Timeout=5, Retries=4,
-                           StartPeriod=start_period)
+    # ECS defaults otherwise: every 30 s, 5 s timeout, unhealthy after 3 failures.
+    return ecs.HealthCheck(Command=["CMD-SHELL", command], StartPeriod=start_period)
 
 
-_WRITABLE_ROOT = skip((
-    "CKV_AWS_336", "OpenRemote's images write outside their volumes (run files, temp files, themes), so the "
-                   "root file system cannot be read-only."))
+_WRITABLE_ROOT = skip(("CKV_AWS_336", "The images write outside their volumes"))
 
 
-def _task(t: Template, name: str, family: str, cpu: str, memory: str, execution_role: str, container: dict,
+def _task(t: Template, name: str, family: str, cpu: str, memory: str, container: dict,
           task_role: str | None = None, volumes: list | None = None, **extra) -> ecs.TaskDefinition:
     return t.add_resource(ecs.TaskDefinition(
         name, Family=family, RequiresCompatibilities=["FARGATE"], NetworkMode="awsvpc",
-        Cpu=Ref(cpu), Memory=Ref(memory), RuntimePlatform=ecs.RuntimePlatform(
-            OperatingSystemFamily="LINUX", CpuArchitecture="X86_64"),
-        ExecutionRoleArn=roles.arn(execution_role), TaskRoleArn=roles.arn(task_role) if task_role else NoValue,
-        Volumes=volumes or NoValue, ContainerDefinitions=[ecs.ContainerDefinition(Essential=True, **container)],
+        Cpu=Ref(cpu), Memory=Ref(memory),
+        ExecutionRoleArn=roles.arn(S.EXECUTION_ROLE), TaskRoleArn=roles.arn(task_role) if task_role else NoValue,
+        Volumes=volumes or NoValue, ContainerDefinitions=[ecs.ContainerDefinition(**container)],  # alone, so essential
         Metadata=_WRITABLE_ROOT, **extra,
     ))
 
@@ -86,18 +84,15 @@ def build(t: Template) -> None:
     t.add_resource(ecs.Cluster(S.CLUSTER, ClusterName=S.CLUSTER_NAME, ClusterSettings=[
         ecs.ClusterSetting(Name="containerInsights", Value="enabled")]))
     t.add_resource(servicediscovery.PrivateDnsNamespace(
-        S.NAMESPACE_RESOURCE, Name=S.NAMESPACE, Vpc=network(N.OUT_VPC_ID),
-        Description="herd service names: postgresql, keycloak"))
+        S.NAMESPACE_RESOURCE, Name=S.NAMESPACE, Vpc=network(N.OUT_VPC_ID)))
     for resource, service in ((S.POSTGRES_DISCOVERY, S.POSTGRES_SERVICE_NAME),
                               (S.KEYCLOAK_DISCOVERY, S.KEYCLOAK_SERVICE_NAME)):
         t.add_resource(servicediscovery.Service(
             resource, Name=service, NamespaceId=Ref(S.NAMESPACE_RESOURCE),
-            DnsConfig=servicediscovery.DnsConfig(
-                RoutingPolicy="MULTIVALUE", DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)]),
-            HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(FailureThreshold=1),
+            DnsConfig=servicediscovery.DnsConfig(DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)]),
+            HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(),  # ECS reports task health
         ))
-    log_skip = skip(("CKV_AWS_158", "Container logs hold no secrets (those come through ECS secrets); CloudWatch "
-                                    "Logs encrypts them with an AWS-owned key."))
+    log_skip = skip(("CKV_AWS_158", "No secrets in logs; encrypted with an AWS-owned key"))
     for group, container in ((S.POSTGRES_LOG_GROUP, S.POSTGRES_CONTAINER),
                              (S.KEYCLOAK_LOG_GROUP, S.KEYCLOAK_CONTAINER),
                              (S.MANAGER_LOG_GROUP, S.MANAGER_CONTAINER)):
@@ -110,21 +105,20 @@ def build(t: Template) -> None:
 
 
 def _postgres(t: Template) -> None:
-    db_secret = data(D.OUT_DB_SECRET_ARN)
     _task(t, S.POSTGRES_TASK, f"{S.CLUSTER_NAME}-{S.POSTGRES_CONTAINER}", S.POSTGRES_CPU, S.POSTGRES_MEMORY,
-          S.POSTGRES_EXECUTION_ROLE, task_role=S.POSTGRES_TASK_ROLE,
+          task_role=S.POSTGRES_TASK_ROLE,
           volumes=[_efs_volume("pgdata", D.OUT_POSTGRES_ACCESS_POINT), _efs_volume("storage",
                                                                                    D.OUT_MANAGER_ACCESS_POINT)],
           container=dict(
               Name=S.POSTGRES_CONTAINER, Image=Ref(S.POSTGRES_IMAGE),
               # The image's entrypoint appends -c max_connections; these settings go to the same command.
               Command=["postgres", "-c", f"dynamic_shared_memory_type={DYNAMIC_SHARED_MEMORY}"],
-              PortMappings=[ecs.PortMapping(ContainerPort=S.POSTGRES_PORT, Protocol="tcp")],
-              Environment=_env(TZ=Ref(S.TIME_ZONE), PGTZ=Ref(S.TIME_ZONE), POSTGRES_DB=DB_NAME, POSTGRES_USER=DB_USER),
-              Secrets=_secrets(POSTGRES_PASSWORD=db_secret),
+              PortMappings=[ecs.PortMapping(ContainerPort=S.POSTGRES_PORT)],
+              Environment=_env(TZ=Ref(S.TIME_ZONE), PGTZ=Ref(S.TIME_ZONE), POSTGRES_USER=DB_USER),
+              Secrets=_secrets(POSTGRES_PASSWORD=secret_value(D.OUT_DB_SECRET_ARN, "password")),
               MountPoints=[ecs.MountPoint(SourceVolume="pgdata", ContainerPath=PGDATA),
                            ecs.MountPoint(SourceVolume="storage", ContainerPath=STORAGE_PATH)],
-              HealthCheck=_health(f"pg_isready -h 127.0.0.1 -p {S.POSTGRES_PORT} -U {DB_USER}", 300),
+              HealthCheck=_health(f'pg_isready -h 127.0.0.1 -p {S.POSTGRES_PORT} -U "$POSTGRES_USER"', 300),
               StopTimeout=FARGATE_MAX_STOP_TIMEOUT, LogConfiguration=_logs(S.POSTGRES_CONTAINER, S.POSTGRES_LOG_GROUP),
           ))
     t.add_resource(ecs.Service(
@@ -145,19 +139,19 @@ def _postgres(t: Template) -> None:
 
 def _keycloak(t: Template) -> None:
     _task(t, S.KEYCLOAK_TASK, f"{S.CLUSTER_NAME}-{S.KEYCLOAK_CONTAINER}", S.KEYCLOAK_CPU, S.KEYCLOAK_MEMORY,
-          S.KEYCLOAK_EXECUTION_ROLE, container=dict(
+          container=dict(
               Name=S.KEYCLOAK_CONTAINER, Image=Ref(S.KEYCLOAK_IMAGE),
-              PortMappings=[ecs.PortMapping(ContainerPort=S.KEYCLOAK_HTTP_PORT, Protocol="tcp")],
+              PortMappings=[ecs.PortMapping(ContainerPort=S.KEYCLOAK_HTTP_PORT)],
               Environment=_env(
                   TZ=Ref(S.TIME_ZONE), KC_HOSTNAME=Ref(S.DOMAIN), KC_HOSTNAME_PORT="-1",
                   # The ALB terminates TLS: trust its X-Forwarded-* headers (KC_PROXY before Keycloak 24).
-                  KC_PROXY="edge", KC_PROXY_HEADERS="xforwarded", KC_HTTP_ENABLED="true",
-                  KC_DB_URL_HOST=POSTGRES_HOST, KC_DB_URL_PORT=str(S.POSTGRES_PORT), KC_DB_URL_DATABASE=DB_NAME,
-                  KC_DB_SCHEMA="public", KC_DB_USERNAME=DB_USER, KEYCLOAK_ADMIN="admin",
+                  # The image's defaults give HTTP on 8080, database openremote, schema public.
+                  KC_PROXY="edge", KC_PROXY_HEADERS="xforwarded", KC_DB_URL_HOST=POSTGRES_HOST, KC_DB_USERNAME=DB_USER,
               ),
-              # The master admin must have the manager's OR_ADMIN_PASSWORD: the manager logs in with it.
-              Secrets=_secrets(KC_DB_PASSWORD=data(D.OUT_DB_SECRET_ARN),
-                               KEYCLOAK_ADMIN_PASSWORD=data(D.OUT_ADMIN_SECRET_ARN)),
+              # Keycloak creates its master admin from the OpenRemote admin secret: the manager logs in
+              # as that user with OR_ADMIN_PASSWORD (KeycloakIdentityProvider), so the two must match.
+              Secrets=_secrets(KC_DB_PASSWORD=secret_value(D.OUT_DB_SECRET_ARN, "password"),
+                               KEYCLOAK_ADMIN_PASSWORD=secret_value(D.OUT_ADMIN_SECRET_ARN, "password")),
               HealthCheck=_health(
                   f"curl --head -fsS http://localhost:{S.KEYCLOAK_HTTP_PORT}/auth/health/ready || exit 1", 180),
               StopTimeout=30, LogConfiguration=_logs(S.KEYCLOAK_CONTAINER, S.KEYCLOAK_LOG_GROUP),
@@ -167,8 +161,7 @@ def _keycloak(t: Template) -> None:
         Cluster=Ref(S.CLUSTER), ServiceName=S.KEYCLOAK_SERVICE_NAME, TaskDefinition=Ref(S.KEYCLOAK_TASK),
         LaunchType="FARGATE", DesiredCount=Ref(S.KEYCLOAK_COUNT),
         DeploymentController=ecs.DeploymentController(Type="ECS"),
-        DeploymentConfiguration=ecs.DeploymentConfiguration(
-            MinimumHealthyPercent=100, MaximumPercent=200,
+        DeploymentConfiguration=ecs.DeploymentConfiguration(  # rolling, 100%/200% (ECS defaults)
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True)),
         HealthCheckGracePeriodSeconds=300,
         LoadBalancers=[ecs.LoadBalancer(ContainerName=S.KEYCLOAK_CONTAINER, ContainerPort=S.KEYCLOAK_HTTP_PORT,
@@ -185,20 +178,20 @@ def manager_container() -> dict:
     email = [If(S.HAS_EMAIL, ecs.Secret(Name=name, ValueFrom=Sub("${%s}:%s::" % (S.EMAIL_SECRET_ARN, key))), NoValue)
              for name, key in (("OR_EMAIL_FROM", "from"), ("OR_EMAIL_HOST", "host"), ("OR_EMAIL_PASSWORD", "password"),
                                ("OR_EMAIL_PORT", "port"), ("OR_EMAIL_USER", "user"))]
-    secrets = [*_secrets(OR_ADMIN_PASSWORD=data(D.OUT_ADMIN_SECRET_ARN), OR_DB_PASSWORD=data(D.OUT_DB_SECRET_ARN)),
+    secrets = [*_secrets(OR_ADMIN_PASSWORD=secret_value(D.OUT_ADMIN_SECRET_ARN, "password"),
+                         OR_DB_PASSWORD=secret_value(D.OUT_DB_SECRET_ARN, "password")),
                *email]
     return dict(
         Name=S.MANAGER_CONTAINER, Image=Ref(S.MANAGER_IMAGE),
-        PortMappings=[ecs.PortMapping(ContainerPort=S.MANAGER_HTTP_PORT, Protocol="tcp"),
-                      ecs.PortMapping(ContainerPort=S.MANAGER_MQTT_PORT, Protocol="tcp")],
+        PortMappings=[ecs.PortMapping(ContainerPort=S.MANAGER_HTTP_PORT),
+                      ecs.PortMapping(ContainerPort=S.MANAGER_MQTT_PORT)],
         Environment=_env(
             TZ=Ref(S.TIME_ZONE), OR_HOSTNAME=Ref(S.DOMAIN), OR_SSL_PORT="-1",  # -1: the default 443
             OR_DEV_MODE="false",
             # Never true: it wipes the database at every start.
             OR_SETUP_RUN_ON_RESTART="false", OR_SETUP_TYPE=Ref(S.SETUP_TYPE),
-            OR_DB_HOST=POSTGRES_HOST, OR_DB_PORT=str(S.POSTGRES_PORT), OR_DB_NAME=DB_NAME,
-            OR_DB_SCHEMA="openremote", OR_DB_USER=DB_USER,
-            OR_KEYCLOAK_HOST=KEYCLOAK_HOST, OR_KEYCLOAK_PORT=str(S.KEYCLOAK_HTTP_PORT),
+            # The image's defaults give database openremote, schema openremote, ports 5432 and 8080.
+            OR_DB_HOST=POSTGRES_HOST, OR_DB_USER=DB_USER, OR_KEYCLOAK_HOST=KEYCLOAK_HOST,
             OR_STORAGE_DIR=STORAGE_PATH, OR_METRICS_ENABLED="true",
             OR_EMAIL_TLS=If(S.HAS_EMAIL, "true", "false"),
         ),
@@ -210,7 +203,7 @@ def manager_container() -> dict:
 
 
 def _manager(t: Template) -> None:
-    _task(t, S.MANAGER_TASK, S.MANAGER_TASK_FAMILY, S.MANAGER_CPU, S.MANAGER_MEMORY, S.MANAGER_EXECUTION_ROLE,
+    _task(t, S.MANAGER_TASK, S.MANAGER_TASK_FAMILY, S.MANAGER_CPU, S.MANAGER_MEMORY,
           task_role=S.MANAGER_TASK_ROLE, volumes=[_efs_volume("storage", D.OUT_MANAGER_ACCESS_POINT)],
           container=manager_container())
     t.add_resource(ecs.Service(
