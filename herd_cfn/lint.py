@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from herd_cfn.stacks.base import StackDefinition
 
@@ -22,10 +23,21 @@ class Finding:
         return f"{self.stack}.yaml:{self.line}: {self.rule} ({self.severity}) {self.message}"
 
 
-def lint_template(body: str, stack: str, regions: list[str]) -> list[Finding]:
-    from cfnlint.api import ManualArgs, lint
+@lru_cache(maxsize=4)
+def _runner(regions: tuple[str, ...]):
+    # Loading cfn-lint's rules takes about a second; load them once per process, not per template.
+    from cfnlint.api import ManualArgs
+    from cfnlint.config import ConfigMixIn
+    from cfnlint.runner import Runner
 
-    matches = lint(body, config=ManualArgs(regions=regions))
+    return Runner(ConfigMixIn(**ManualArgs(regions=list(regions))))
+
+
+def lint_template(body: str, stack: str, regions: list[str]) -> list[Finding]:
+    from cfnlint.decode import decode_str
+
+    template, errors = decode_str(body)
+    matches = errors or list(_runner(tuple(sorted(regions))).validate_template(template))
     return [
         Finding(stack, m.rule.id, m.rule.severity.lower(), m.message, m.linenumber)
         for m in matches

@@ -91,3 +91,11 @@ def test_exports_follow_the_naming_module(stack):
     for key, output in outputs.items():
         if "Export" in output:
             assert output["Export"]["Name"] == names.export_name(stack.name, key)
+
+
+@pytest.mark.parametrize("stack", STACKS, ids=IDS)
+def test_every_checkov_skip_gives_a_reason(stack):
+    for name, resource in load_yaml(stack.template_body())["Resources"].items():
+        for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
+            assert skip["id"].startswith("CKV"), (name, skip)
+            assert len(skip.get("comment", "")) >= 30, f"{stack.name}.{name}: skip {skip['id']} needs a real reason"
