@@ -60,10 +60,10 @@ def _outputs(t: Template) -> None:
     output(S.OUT_MQTT_URL, Sub("mqtts://%s.${%s}:%d" % (S.MQTT_HOST_PREFIX, S.DOMAIN, S.MQTT_TLS_PORT)),
            "MQTT over TLS", export=False)
     output(S.OUT_DNS_INSTRUCTIONS, If(
-        S.HAS_HOSTED_ZONE, "none: this stack made the alias records",
-        Sub("${%s} -> ${%s.DNSName}; %s.${%s} -> ${%s.DNSName} (alias or CNAME)"
+        S.HAS_HOSTED_ZONE, "none",
+        Sub("${%s} -> ${%s.DNSName}; %s.${%s} -> ${%s.DNSName}"
             % (S.DOMAIN, S.ALB, S.MQTT_HOST_PREFIX, S.DOMAIN, S.NLB)),
-    ), "DNS records to create by hand", export=False)
+    ), "DNS records (alias or CNAME) to create by hand", export=False)
 
 
 def build(t: Template) -> None:

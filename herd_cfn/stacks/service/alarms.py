@@ -13,27 +13,26 @@ from herd_cfn.stacks.service.common import S
 def _key_policy() -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=[
         # Resource "*" in a key policy means this key. The account administers it through IAM.
-        Statement(Sid="AccountAdministers", Effect=Allow,
+        Statement(Effect=Allow,
                   Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
                   Action=[kms_actions.Action("*")], Resource=["*"]),
         # CloudWatch alarms cannot publish to a topic under the AWS managed aws/sns key: its policy
         # does not admit the CloudWatch service, hence this customer managed key.
-        Statement(Sid="CloudWatchAlarmsPublish", Effect=Allow, Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+        Statement(Effect=Allow, Principal=Principal("Service", "cloudwatch.amazonaws.com"),
                   Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey], Resource=["*"],
                   Condition=Condition(StringEquals("aws:SourceAccount", AccountId))),
     ])
 
 
-def _alarm(t: Template, name: str, alarm_name: str, description: str, namespace: str, metric: str,
+def _alarm(t: Template, name: str, alarm_name: str, namespace: str, metric: str,
            dimensions: dict, statistic: str, comparison: str, threshold: float, periods: int = 3,
            missing: str = "notBreaching") -> cloudwatch.Alarm:
-    topic = [Ref(S.ALARM_TOPIC)]
     return t.add_resource(cloudwatch.Alarm(
-        name, AlarmName=S.alarm_name(alarm_name), AlarmDescription=description, Namespace=namespace,
+        name, AlarmName=S.alarm_name(alarm_name), Namespace=namespace,
         MetricName=metric, Dimensions=[cloudwatch.MetricDimension(Name=k, Value=v) for k, v in dimensions.items()],
         Statistic=statistic, Period=60, EvaluationPeriods=periods,
         ComparisonOperator=comparison, Threshold=threshold, TreatMissingData=missing,
-        AlarmActions=topic, OKActions=topic,
+        AlarmActions=[Ref(S.ALARM_TOPIC)],
     ))
 
 
@@ -58,18 +57,18 @@ def build(t: Template) -> None:
 
     greater, less = "GreaterThanThreshold", "LessThanThreshold"
     alb = "AWS/ApplicationELB"
-    _alarm(t, S.ALARM_BLUE_UNHEALTHY, "manager-unhealthy-blue", "Unhealthy manager targets (blue)", alb,
+    _alarm(t, S.ALARM_BLUE_UNHEALTHY, "manager-unhealthy-blue", alb,
            "UnHealthyHostCount", _target_group(S.BLUE_TARGET_GROUP), "Maximum", greater, 0, periods=5)
-    _alarm(t, S.ALARM_GREEN_UNHEALTHY, "manager-unhealthy-green", "Unhealthy manager targets (green)", alb,
+    _alarm(t, S.ALARM_GREEN_UNHEALTHY, "manager-unhealthy-green", alb,
            "UnHealthyHostCount", _target_group(S.GREEN_TARGET_GROUP), "Maximum", greater, 0, periods=5)
-    _alarm(t, S.ALARM_TARGET_5XX, "manager-5xx", "Over 10 target 5xx a minute",
+    _alarm(t, S.ALARM_TARGET_5XX, "manager-5xx",
            alb, "HTTPCode_Target_5XX_Count", {"LoadBalancer": GetAtt(S.ALB, "LoadBalancerFullName")}, "Sum",
            greater, 10)
-    _alarm(t, S.ALARM_MANAGER_CPU, "manager-cpu", "Manager CPU over 90%", "AWS/ECS",
+    _alarm(t, S.ALARM_MANAGER_CPU, "manager-cpu", "AWS/ECS",
            "CPUUtilization", _service(S.MANAGER_SERVICE_NAME), "Average", greater, 90, periods=5)
-    _alarm(t, S.ALARM_MANAGER_MEMORY, "manager-memory", "Manager memory over 90%", "AWS/ECS",
+    _alarm(t, S.ALARM_MANAGER_MEMORY, "manager-memory", "AWS/ECS",
            "MemoryUtilization", _service(S.MANAGER_SERVICE_NAME), "Average", greater, 90, periods=5)
-    _alarm(t, S.ALARM_POSTGRES_DOWN, "postgresql-not-running", "No running postgresql task",
+    _alarm(t, S.ALARM_POSTGRES_DOWN, "postgresql-not-running",
            "ECS/ContainerInsights", "RunningTaskCount", _service(S.POSTGRES_SERVICE_NAME), "Maximum", less, 1,
            missing="breaching")
 

@@ -34,9 +34,8 @@ def _policy() -> PolicyDocument:
     service_arn = Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/%s/%s"
                       % (S.CLUSTER_NAME, S.MANAGER_SERVICE_NAME))
     return PolicyDocument(Version="2012-10-17", Statement=[
-        Statement(Effect=Allow, Action=[ecs.DescribeServices], Resource=[service_arn]),
-        Statement(Effect=Allow, Action=[ecs.DescribeTasks], Resource=[
-            Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/%s/*" % S.CLUSTER_NAME)]),
+        Statement(Effect=Allow, Action=[ecs.DescribeServices, ecs.DescribeTasks], Resource=[service_arn, Sub(
+            "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/%s/*" % S.CLUSTER_NAME)]),
         # Resource "*": ListTasks is authorised on container instances; the condition pins the cluster.
         Statement(Effect=Allow, Action=[ecs.ListTasks], Resource=["*"],
                   Condition=Condition(ArnEquals("ecs:cluster", GetAtt(S.CLUSTER, "Arn")))),
@@ -67,7 +66,7 @@ def build(t: Template) -> None:
     t.add_resource(awslambda.Function(
         S.RECONCILE_FUNCTION, FunctionName=S.RECONCILE_FUNCTION_NAME, Runtime="python3.12",
         Handler="index.handler", Code=awslambda.Code(ZipFile=source()), Role=GetAtt(S.RECONCILE_ROLE, "Arn"),
-        Timeout=60, MemorySize=128, Architectures=["arm64"],
+        Timeout=60,
         LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(S.RECONCILE_LOG_GROUP)),
         Environment=awslambda.Environment(Variables={
             "CLUSTER_NAME": Ref(S.CLUSTER), "SERVICE_NAME": S.MANAGER_SERVICE_NAME,

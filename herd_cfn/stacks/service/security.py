@@ -18,7 +18,7 @@ HTTPS = 443
 SMTP_PORTS = (465, 587)  # SMTPS and submission, for OR_EMAIL_* when an email secret is given
 # Without inline egress CloudFormation keeps EC2's allow-all rule; this one matches nothing (as AWS CDK does).
 NO_EGRESS = ec2.SecurityGroupRule(IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
-                                  Description="no other outbound traffic")
+                                  Description="none")
 
 
 def _cidr(port: int, cidr: object, description: str) -> ec2.SecurityGroupRule:
@@ -45,11 +45,11 @@ def _egress(t: Template, source: str, destination: str, port: int) -> None:
 
 
 def build(t: Template) -> None:
-    aws_apis = _cidr(HTTPS, ANYWHERE, "AWS APIs and image registries via NAT")
+    aws_apis = _cidr(HTTPS, ANYWHERE, "AWS APIs, registries")
     _group(t, S.ALB_SG, "herd ALB", [
-        _cidr(80, ANYWHERE, "HTTP, redirected to HTTPS"),
+        _cidr(80, ANYWHERE, "HTTP"),
         _cidr(HTTPS, ANYWHERE, "HTTPS"),
-        _cidr(S.TEST_LISTENER_PORT, Ref(S.ADMIN_CIDR), "blue/green test listener, admins only"),
+        _cidr(S.TEST_LISTENER_PORT, Ref(S.ADMIN_CIDR), "test listener"),
     ], [])
     _group(t, S.NLB_SG, "herd MQTT NLB", [_cidr(S.MQTT_TLS_PORT, ANYWHERE, "MQTT over TLS")], [])
     _group(t, S.MANAGER_SG, "herd manager",
