@@ -115,6 +115,55 @@ class Bootstrap:
 class Data:
     """Names of the data stack (EFS, backups, secrets, ECR)."""
 
+    # Parameters
+    AZ_COUNT = "AzCount"
+    EFS_THROUGHPUT_MODE = "EfsThroughputMode"
+    EFS_TRANSITION_TO_IA = "EfsTransitionToIa"
+    BACKUP_DAILY_RETENTION = "BackupDailyRetentionDays"
+    BACKUP_WEEKLY_RETENTION = "BackupWeeklyRetentionDays"
+    BACKUP_MONTHLY_RETENTION = "BackupMonthlyRetentionDays"
+    BACKUP_COLD_STORAGE_AFTER = "BackupMonthlyColdStorageAfterDays"
+    ECR_IMAGES_TO_KEEP = "EcrImagesToKeep"
+    # Conditions
+    THREE_AZS = "ThreeAzs"
+    EFS_USES_IA = "EfsUsesInfrequentAccess"
+    WEEKLY_BACKUPS = "WeeklyBackups"
+    MONTHLY_BACKUPS = "MonthlyBackups"
+    MONTHLY_COLD_STORAGE = "MonthlyBackupsMoveToColdStorage"
+    # Resources
+    FILE_SYSTEM = "FileSystem"
+    EFS_SECURITY_GROUP = "EfsSecurityGroup"
+    EFS_CLIENT_SECURITY_GROUP = "EfsClientSecurityGroup"
+    EFS_INGRESS_FROM_CLIENTS = "EfsIngressFromClients"
+    EFS_CLIENT_EGRESS_TO_EFS = "EfsClientEgressToEfs"
+    POSTGRES_ACCESS_POINT = "PostgresAccessPoint"
+    MANAGER_ACCESS_POINT = "ManagerStorageAccessPoint"
+    BACKUP_VAULT = "BackupVault"
+    BACKUP_PLAN = "BackupPlan"
+    BACKUP_SELECTION = "BackupSelection"
+    BACKUP_ROLE = "BackupRole"
+    DB_SECRET = "DatabaseSecret"
+    ADMIN_SECRET = "AdminPasswordSecret"
+    KEYCLOAK_SECRET = "KeycloakAdminSecret"
+    ECR_REPOSITORY = "ManagerImageRepository"
+
+    @staticmethod
+    def mount_target(az: str) -> str:
+        return f"MountTarget{az}"
+
+    # Fixed physical names: retained resources keep them, so a re-created stack finds (and must
+    # import) the old ones instead of silently starting a second copy next to them.
+    BACKUP_VAULT_NAME = f"{PROJECT}-data"
+    BACKUP_PLAN_NAME = f"{PROJECT}-efs"
+    DB_SECRET_NAME = f"{PROJECT}/database"
+    ADMIN_SECRET_NAME = f"{PROJECT}/openremote-admin"
+    KEYCLOAK_SECRET_NAME = f"{PROJECT}/keycloak-admin"
+    ECR_REPOSITORY_NAME = f"{PROJECT}/openremote-manager"
+    # Every secret is JSON {"username": ..., "password": ...}; ECS reads one key with
+    # "<secret arn>:password::" in a container's secrets.
+    SECRET_PASSWORD_KEY = "password"
+    SECRET_USERNAME_KEY = "username"
+
     # Outputs / exports (agreed with the service and pipeline stacks; export_name(DATA, ...))
     OUT_FILE_SYSTEM_ID = "FileSystemId"
     OUT_FILE_SYSTEM_ARN = "FileSystemArn"
@@ -129,6 +178,7 @@ class Data:
     OUT_ECR_REPOSITORY_NAME = "EcrRepositoryName"
     OUT_ECR_REPOSITORY_ARN = "EcrRepositoryArn"
     OUT_ECR_REPOSITORY_URI = "EcrRepositoryUri"
+    OUT_BACKUP_VAULT_NAME = "BackupVaultName"
 
 
 class Service:
