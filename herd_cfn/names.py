@@ -252,6 +252,7 @@ class Service:
     KEYCLOAK_DISCOVERY = "KeycloakDiscoveryService"
     ALB_SG = "LoadBalancerSecurityGroup"
     NLB_SG = "MqttLoadBalancerSecurityGroup"
+    MANAGER_SMTP_EGRESS = "ManagerSmtpEgress"
     MANAGER_SG = "ManagerSecurityGroup"
     KEYCLOAK_SG = "KeycloakSecurityGroup"
     POSTGRES_SG = "PostgresSecurityGroup"

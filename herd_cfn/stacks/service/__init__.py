@@ -33,30 +33,33 @@ def _conditions(t: Template) -> None:
 
 
 def _outputs(t: Template) -> None:
-    def output(name: str, value: object, description: str, export: bool = True) -> None:
+    def output(name: str, value: object, description: str | None = None, export: bool = True) -> None:
+        # Exports named plainly need no description (the template size limit is close).
         extra = {"Export": Export(names.export_name(names.SERVICE, name))} if export else {}
-        t.add_output(Output(name, Value=value, Description=description, **extra))
+        if description:
+            extra["Description"] = description
+        t.add_output(Output(name, Value=value, **extra))
 
-    output(S.OUT_CLUSTER_NAME, Ref(S.CLUSTER), "ECS cluster")
-    output(S.OUT_MANAGER_SERVICE_NAME, GetAtt(S.MANAGER_SERVICE, "Name"), "Manager service")
+    output(S.OUT_CLUSTER_NAME, Ref(S.CLUSTER))
+    output(S.OUT_MANAGER_SERVICE_NAME, GetAtt(S.MANAGER_SERVICE, "Name"))
     output(S.OUT_MANAGER_TASK_FAMILY, S.MANAGER_TASK_FAMILY, "Manager task family (deploy the newest revision)")
-    output(S.OUT_BLUE_TARGET_GROUP_NAME, GetAtt(S.BLUE_TARGET_GROUP, "TargetGroupName"), "Manager blue TG")
-    output(S.OUT_GREEN_TARGET_GROUP_NAME, GetAtt(S.GREEN_TARGET_GROUP, "TargetGroupName"), "Manager green TG")
+    output(S.OUT_BLUE_TARGET_GROUP_NAME, GetAtt(S.BLUE_TARGET_GROUP, "TargetGroupName"))
+    output(S.OUT_GREEN_TARGET_GROUP_NAME, GetAtt(S.GREEN_TARGET_GROUP, "TargetGroupName"))
     output(S.OUT_HTTPS_LISTENER_ARN, Ref(S.HTTPS_LISTENER), "Production listener")
-    output(S.OUT_TEST_LISTENER_ARN, Ref(S.TEST_LISTENER), "Test listener")
-    output(S.OUT_TEST_LISTENER_PORT, str(S.TEST_LISTENER_PORT), "Test listener port")
-    output(S.OUT_LOAD_BALANCER_ARN, Ref(S.ALB), "ALB")
-    output(S.OUT_LOAD_BALANCER_DNS, GetAtt(S.ALB, "DNSName"), "ALB DNS name")
-    output(S.OUT_NLB_DNS, GetAtt(S.NLB, "DNSName"), "MQTT NLB DNS name")
-    output(S.OUT_MQTT_TARGET_GROUP_ARN, Ref(S.MQTT_TARGET_GROUP), "MQTT target group")
-    output(S.OUT_RECONCILE_FUNCTION_ARN, GetAtt(S.RECONCILE_FUNCTION, "Arn"), "Reconcile function")
-    output(S.OUT_ALARM_TOPIC_ARN, Ref(S.ALARM_TOPIC), "Alarm topic")
+    output(S.OUT_TEST_LISTENER_ARN, Ref(S.TEST_LISTENER))
+    output(S.OUT_TEST_LISTENER_PORT, str(S.TEST_LISTENER_PORT))
+    output(S.OUT_LOAD_BALANCER_ARN, Ref(S.ALB))
+    output(S.OUT_LOAD_BALANCER_DNS, GetAtt(S.ALB, "DNSName"))
+    output(S.OUT_NLB_DNS, GetAtt(S.NLB, "DNSName"))
+    output(S.OUT_MQTT_TARGET_GROUP_ARN, Ref(S.MQTT_TARGET_GROUP))
+    output(S.OUT_RECONCILE_FUNCTION_ARN, GetAtt(S.RECONCILE_FUNCTION, "Arn"))
+    output(S.OUT_ALARM_TOPIC_ARN, Ref(S.ALARM_TOPIC))
     output(S.OUT_ROLLBACK_ALARM_NAMES, alarms.rollback_alarm_names(), "Rollback alarms")
-    output(S.OUT_MANAGER_TASK_ROLE_ARN, roles.arn(S.MANAGER_TASK_ROLE), "Manager task role")
-    output(S.OUT_MANAGER_EXECUTION_ROLE_ARN, roles.arn(S.EXECUTION_ROLE), "Task execution role")
-    output(S.OUT_MANAGER_SECURITY_GROUP, GetAtt(S.MANAGER_SG, "GroupId"), "Manager security group")
-    output(S.OUT_ALB_SECURITY_GROUP, GetAtt(S.ALB_SG, "GroupId"), "ALB security group")
-    output(S.OUT_APPLICATION_URL, Sub("https://${%s}" % S.DOMAIN), "OpenRemote")
+    output(S.OUT_MANAGER_TASK_ROLE_ARN, roles.arn(S.MANAGER_TASK_ROLE))
+    output(S.OUT_MANAGER_EXECUTION_ROLE_ARN, roles.arn(S.EXECUTION_ROLE))
+    output(S.OUT_MANAGER_SECURITY_GROUP, GetAtt(S.MANAGER_SG, "GroupId"))
+    output(S.OUT_ALB_SECURITY_GROUP, GetAtt(S.ALB_SG, "GroupId"))
+    output(S.OUT_APPLICATION_URL, Sub("https://${%s}" % S.DOMAIN))
     output(S.OUT_MQTT_URL, Sub("mqtts://%s.${%s}:%d" % (S.MQTT_HOST_PREFIX, S.DOMAIN, S.MQTT_TLS_PORT)),
            "MQTT over TLS", export=False)
     output(S.OUT_DNS_INSTRUCTIONS, If(

@@ -98,7 +98,7 @@ def _time_zone(value: str) -> str:
 
 Image = Annotated[str, AfterValidator(_pinned_image)]
 CertificateArn = Annotated[str, _matching(CERTIFICATE_PATTERN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")]
-SecretArn = Annotated[str, _matching(SECRET_PATTERN, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:name-AbCdEf")]
+SecretArn = Annotated[str, _matching(SECRET_PATTERN, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:name-AbC")]
 HostedZoneId = Annotated[str, _matching(HOSTED_ZONE_PATTERN, "Z0123456789ABCDEFGHIJ (a Route 53 hosted zone id)")]
 BucketName = Annotated[str, _matching(BUCKET_PATTERN, "an S3 bucket name such as herd-alb-logs-dev")]
 Email = Annotated[str, _matching(EMAIL_PATTERN, "ops@example.com")]

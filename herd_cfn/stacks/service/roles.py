@@ -40,7 +40,8 @@ def build(t: Template) -> None:
         Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[
             Sub("${%s.Arn}:*" % group) for group in (S.POSTGRES_LOG_GROUP, S.KEYCLOAK_LOG_GROUP, S.MANAGER_LOG_GROUP)]),
         Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[
-            data(D.OUT_DB_SECRET_ARN), data(D.OUT_ADMIN_SECRET_ARN), If(S.HAS_EMAIL, Ref(S.EMAIL_SECRET_ARN), NoValue)]),
+            data(D.OUT_DB_SECRET_ARN), data(D.OUT_ADMIN_SECRET_ARN),
+            If(S.HAS_EMAIL, Ref(S.EMAIL_SECRET_ARN), NoValue)]),
         # The pipeline's manager revisions run the image it pushed to the data stack's repository.
         Statement(Effect=Allow, Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage,
                                         ecr.GetDownloadUrlForLayer],

@@ -8,14 +8,14 @@ resource, because two groups whose inline rules name each other would be a depen
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, NoValue, Ref, Template, ec2
+from troposphere import GetAtt, Ref, Template, ec2
 
 from herd_cfn import names
-from herd_cfn.stacks.service.common import S, network
+from herd_cfn.stacks.service.common import S, network, skip
 
 ANYWHERE = "0.0.0.0/0"
 HTTPS = 443
-SMTP_PORTS = (465, 587)  # SMTPS and submission, for OR_EMAIL_* when an email secret is given
+SMTP_PORT = 587  # submission with STARTTLS (OR_EMAIL_TLS=true), e.g. SES; only with an email secret
 # Without inline egress CloudFormation keeps EC2's allow-all rule; this one matches nothing (as AWS CDK does).
 NO_EGRESS = ec2.SecurityGroupRule(IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
                                   Description="none")
@@ -27,13 +27,17 @@ def _cidr(port: int, cidr: object, description: str) -> ec2.SecurityGroupRule:
 
 def _from(group: str, port: int) -> ec2.SecurityGroupRule:
     return ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port,
-                                 SourceSecurityGroupId=GetAtt(group, "GroupId"))
+                                 SourceSecurityGroupId=GetAtt(group, "GroupId"), Description=_short(group))
 
 
-def _group(t: Template, name: str, description: str, ingress: list, egress: list) -> None:
+def _short(group: str) -> str:
+    return group.removesuffix("SecurityGroup")
+
+
+def _group(t: Template, name: str, description: str, ingress: list, egress: list, **extra) -> None:
     t.add_resource(ec2.SecurityGroup(
         name, GroupDescription=description, VpcId=network(names.Network.OUT_VPC_ID),
-        SecurityGroupIngress=ingress, SecurityGroupEgress=egress or [NO_EGRESS],
+        SecurityGroupIngress=ingress, SecurityGroupEgress=egress or [NO_EGRESS], **extra,
     ))
 
 
@@ -41,6 +45,7 @@ def _egress(t: Template, source: str, destination: str, port: int) -> None:
     t.add_resource(ec2.SecurityGroupEgress(
         S.sg_rule("Egress", source, destination, port), GroupId=GetAtt(source, "GroupId"), IpProtocol="tcp",
         FromPort=port, ToPort=port, DestinationSecurityGroupId=GetAtt(destination, "GroupId"),
+        Description=_short(destination),
     ))
 
 
@@ -50,17 +55,19 @@ def build(t: Template) -> None:
         _cidr(80, ANYWHERE, "HTTP"),
         _cidr(HTTPS, ANYWHERE, "HTTPS"),
         _cidr(S.TEST_LISTENER_PORT, Ref(S.ADMIN_CIDR), "test listener"),
-    ], [])
+    ], [], Metadata=skip(("CKV_AWS_260", "Port 80 only redirects to HTTPS")))
     _group(t, S.NLB_SG, "herd MQTT NLB", [_cidr(S.MQTT_TLS_PORT, ANYWHERE, "MQTT over TLS")], [])
     _group(t, S.MANAGER_SG, "herd manager",
            [_from(S.ALB_SG, S.MANAGER_HTTP_PORT), _from(S.NLB_SG, S.MANAGER_MQTT_PORT)],
-           # SMTP only when there is an email secret (OR_EMAIL_*).
-           [aws_apis, *(If(S.HAS_EMAIL, _cidr(port, ANYWHERE, "SMTP"), NoValue) for port in SMTP_PORTS)])
+           [aws_apis])
     _group(t, S.KEYCLOAK_SG, "herd keycloak",
            [_from(S.ALB_SG, S.KEYCLOAK_HTTP_PORT), _from(S.MANAGER_SG, S.KEYCLOAK_HTTP_PORT)], [aws_apis])
     _group(t, S.POSTGRES_SG, "herd postgresql",
            [_from(S.MANAGER_SG, S.POSTGRES_PORT), _from(S.KEYCLOAK_SG, S.POSTGRES_PORT)], [aws_apis])
 
+    t.add_resource(ec2.SecurityGroupEgress(
+        S.MANAGER_SMTP_EGRESS, Condition=S.HAS_EMAIL, GroupId=GetAtt(S.MANAGER_SG, "GroupId"), IpProtocol="tcp",
+        FromPort=SMTP_PORT, ToPort=SMTP_PORT, CidrIp=ANYWHERE, Description="SMTP"))
     _egress(t, S.ALB_SG, S.MANAGER_SG, S.MANAGER_HTTP_PORT)
     _egress(t, S.ALB_SG, S.KEYCLOAK_SG, S.KEYCLOAK_HTTP_PORT)
     _egress(t, S.NLB_SG, S.MANAGER_SG, S.MANAGER_MQTT_PORT)
