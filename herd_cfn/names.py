@@ -208,12 +208,6 @@ class Service:
         return f"/{PROJECT}/{container}"
 
     @staticmethod
-    def sg_rule(direction: str, source: str, destination: str, port: int) -> str:
-        """e.g. ``ManagerToPostgres5432Egress`` for the groups ManagerSecurityGroup and PostgresSecurityGroup."""
-        short = {name: name.removesuffix("SecurityGroup") for name in (source, destination)}
-        return f"{short[source]}To{short[destination]}{port}{direction}"
-
-    @staticmethod
     def alarm_name(what: str) -> str:
         return f"{PROJECT}-{what}"
 
@@ -237,7 +231,7 @@ class Service:
     LOG_RETENTION = "LogRetentionDays"
     DELETION_PROTECTION = "LoadBalancerDeletionProtection"
     ACCESS_LOG_BUCKET = "AccessLogBucket"
-    EMAIL_SECRET_ARN = "EmailSecretArn"
+    EMAIL_SECRET_ARN = "SmtpSettingsArn"  # an ARN of a Secrets Manager secret, not a secret value
     ALARM_EMAIL = "AlarmEmail"
     # Conditions
     HAS_HOSTED_ZONE = "HasHostedZone"
@@ -253,6 +247,13 @@ class Service:
     ALB_SG = "LoadBalancerSecurityGroup"
     NLB_SG = "MqttLoadBalancerSecurityGroup"
     MANAGER_SMTP_EGRESS = "ManagerSmtpEgress"
+    # Egress from one group to another (the matching ingress is inline on the destination group)
+    ALB_TO_MANAGER_EGRESS = "LoadBalancerToManager8080Egress"
+    ALB_TO_KEYCLOAK_EGRESS = "LoadBalancerToKeycloak8080Egress"
+    NLB_TO_MANAGER_EGRESS = "MqttLoadBalancerToManager1883Egress"
+    MANAGER_TO_KEYCLOAK_EGRESS = "ManagerToKeycloak8080Egress"
+    MANAGER_TO_POSTGRES_EGRESS = "ManagerToPostgres5432Egress"
+    KEYCLOAK_TO_POSTGRES_EGRESS = "KeycloakToPostgres5432Egress"
     MANAGER_SG = "ManagerSecurityGroup"
     KEYCLOAK_SG = "KeycloakSecurityGroup"
     POSTGRES_SG = "PostgresSecurityGroup"

@@ -41,9 +41,9 @@ def _group(t: Template, name: str, description: str, ingress: list, egress: list
     ))
 
 
-def _egress(t: Template, source: str, destination: str, port: int) -> None:
+def _egress(t: Template, name: str, source: str, destination: str, port: int) -> None:
     t.add_resource(ec2.SecurityGroupEgress(
-        S.sg_rule("Egress", source, destination, port), GroupId=GetAtt(source, "GroupId"), IpProtocol="tcp",
+        name, GroupId=GetAtt(source, "GroupId"), IpProtocol="tcp",
         FromPort=port, ToPort=port, DestinationSecurityGroupId=GetAtt(destination, "GroupId"),
         Description=_short(destination),
     ))
@@ -55,7 +55,7 @@ def build(t: Template) -> None:
         _cidr(80, ANYWHERE, "HTTP"),
         _cidr(HTTPS, ANYWHERE, "HTTPS"),
         _cidr(S.TEST_LISTENER_PORT, Ref(S.ADMIN_CIDR), "test listener"),
-    ], [], Metadata=skip(("CKV_AWS_260", "Port 80 only redirects to HTTPS")))
+    ], [], Metadata=skip(("CKV_AWS_260", "Port 80 only redirects to HTTPS (443)")))
     _group(t, S.NLB_SG, "herd MQTT NLB", [_cidr(S.MQTT_TLS_PORT, ANYWHERE, "MQTT over TLS")], [])
     _group(t, S.MANAGER_SG, "herd manager",
            [_from(S.ALB_SG, S.MANAGER_HTTP_PORT), _from(S.NLB_SG, S.MANAGER_MQTT_PORT)],
@@ -68,9 +68,9 @@ def build(t: Template) -> None:
     t.add_resource(ec2.SecurityGroupEgress(
         S.MANAGER_SMTP_EGRESS, Condition=S.HAS_EMAIL, GroupId=GetAtt(S.MANAGER_SG, "GroupId"), IpProtocol="tcp",
         FromPort=SMTP_PORT, ToPort=SMTP_PORT, CidrIp=ANYWHERE, Description="SMTP"))
-    _egress(t, S.ALB_SG, S.MANAGER_SG, S.MANAGER_HTTP_PORT)
-    _egress(t, S.ALB_SG, S.KEYCLOAK_SG, S.KEYCLOAK_HTTP_PORT)
-    _egress(t, S.NLB_SG, S.MANAGER_SG, S.MANAGER_MQTT_PORT)
-    _egress(t, S.MANAGER_SG, S.KEYCLOAK_SG, S.KEYCLOAK_HTTP_PORT)
-    _egress(t, S.MANAGER_SG, S.POSTGRES_SG, S.POSTGRES_PORT)
-    _egress(t, S.KEYCLOAK_SG, S.POSTGRES_SG, S.POSTGRES_PORT)
+    _egress(t, S.ALB_TO_MANAGER_EGRESS, S.ALB_SG, S.MANAGER_SG, S.MANAGER_HTTP_PORT)
+    _egress(t, S.ALB_TO_KEYCLOAK_EGRESS, S.ALB_SG, S.KEYCLOAK_SG, S.KEYCLOAK_HTTP_PORT)
+    _egress(t, S.NLB_TO_MANAGER_EGRESS, S.NLB_SG, S.MANAGER_SG, S.MANAGER_MQTT_PORT)
+    _egress(t, S.MANAGER_TO_KEYCLOAK_EGRESS, S.MANAGER_SG, S.KEYCLOAK_SG, S.KEYCLOAK_HTTP_PORT)
+    _egress(t, S.MANAGER_TO_POSTGRES_EGRESS, S.MANAGER_SG, S.POSTGRES_SG, S.POSTGRES_PORT)
+    _egress(t, S.KEYCLOAK_TO_POSTGRES_EGRESS, S.KEYCLOAK_SG, S.POSTGRES_SG, S.POSTGRES_PORT)

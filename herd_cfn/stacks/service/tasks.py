@@ -57,7 +57,7 @@ def _health(command: str, start_period: int) -> ecs.HealthCheck:
     return ecs.HealthCheck(Command=["CMD-SHELL", command], StartPeriod=start_period)
 
 
-_WRITABLE_ROOT = skip(("CKV_AWS_336", "The images write outside their volumes"))
+_WRITABLE_ROOT = skip(("CKV_AWS_336", "OpenRemote images write outside volumes"))
 
 
 def _task(t: Template, name: str, family: str, cpu: str, memory: str, container: dict,
