@@ -20,6 +20,7 @@ STACK_MODULES = (
     "herd_cfn.stacks.network",
     "herd_cfn.stacks.data",
     "herd_cfn.stacks.service",
+    "herd_cfn.stacks.pipeline",
 )
 
 

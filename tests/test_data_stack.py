@@ -3,7 +3,6 @@ deployment of network + data to moto in one simulated account."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from cfn_flip import load_yaml
 
 from herd_cfn import names
-from herd_cfn.emulator import account_session
+from herd_cfn.emulator import account_session, adapt_for_moto
 from herd_cfn.environments import load_project
 from herd_cfn.errors import InputError
 from herd_cfn.stacks import data
@@ -299,55 +298,9 @@ def test_bad_data_section_gives_one_clear_error(project_copy, env, change, key, 
 
 # --- deployment to moto --------------------------------------------------------------------------
 
-_EFS_ARN = "arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:%s/${%s}"
-
-
-def for_moto(body: str, parameters: dict[str, str], region: str) -> tuple[str, dict[str, int]]:
-    """The template with the few intrinsics moto 5.2.5 cannot evaluate replaced by what AWS computes.
-
-    Returns the JSON body and how often each replacement was made, so a test can pin exactly what was
-    adapted (and notice when the template stops needing it):
-    - ``Fn::Cidr``: moto has no implementation (returns the dict unevaluated); replaced by the same list
-      of blocks CloudFormation returns.
-    - ``Fn::GetAZs: {Ref: AWS::Region}``: moto uses the unevaluated dict as the region name.
-    - ``Fn::GetAtt [<EFS file system or access point>, Arn]``: moto's EFS models have no
-      get_cfn_attribute (AttributeError, HTTP 500); replaced by the ARN AWS documents for them.
-    """
-    template = load_yaml(body)
-    counts = {"Fn::Cidr": 0, "Fn::GetAZs": 0, "EFS Arn": 0}
-    efs_kinds = {"AWS::EFS::FileSystem": "file-system", "AWS::EFS::AccessPoint": "access-point"}
-    kinds = {k: efs_kinds[v["Type"]] for k, v in template["Resources"].items() if v["Type"] in efs_kinds}
-
-    def resolve(node):
-        if isinstance(node, dict) and "Ref" in node:
-            return parameters[node["Ref"]]
-        return node
-
-    def walk(node):
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        if "Fn::Cidr" in node:
-            block, count, bits = (resolve(item) for item in node["Fn::Cidr"])
-            counts["Fn::Cidr"] += 1
-            subnets = ipaddress.ip_network(block).subnets(new_prefix=32 - int(bits))
-            return [str(net) for _, net in zip(range(int(count)), subnets, strict=False)]
-        if node.get("Fn::GetAZs") == {"Ref": "AWS::Region"}:
-            counts["Fn::GetAZs"] += 1
-            return {"Fn::GetAZs": region}
-        attribute = node.get("Fn::GetAtt")
-        if attribute and attribute[0] in kinds and attribute[1] == "Arn":
-            counts["EFS Arn"] += 1
-            return {"Fn::Sub": _EFS_ARN % (kinds[attribute[0]], attribute[0])}
-        return {key: walk(value) for key, value in node.items()}
-
-    return json.dumps(walk(template)), counts
-
-
 def _deploy(cfn, stack: str, env: str, region: str) -> tuple[dict, dict[str, int]]:
     parameters = _parameters_file(stack, env)
-    body, counts = for_moto((OUTPUT / "templates" / f"{stack}.yaml").read_text(encoding="utf-8"), parameters, region)
+    body, counts = adapt_for_moto((OUTPUT / "templates" / f"{stack}.yaml").read_text(encoding="utf-8"))
     cfn.create_stack(
         StackName=names.stack_name(stack), TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
         Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
@@ -375,10 +328,9 @@ def _outputs(stack: dict) -> dict[str, str]:
 
 
 def test_moto_adaptation_is_only_what_moto_lacks(deployed):
-    # Network: one Fn::Cidr per subnet, GetAZs per subnet. Data: only the EFS Arn attributes.
-    assert deployed["counts"][names.DATA] == {"Fn::Cidr": 0, "Fn::GetAZs": 0, "EFS Arn": 4}
-    assert deployed["counts"][names.NETWORK]["EFS Arn"] == 0
-    assert deployed["counts"][names.NETWORK]["Fn::Cidr"] > 0
+    # The network deploys as it is; the data stack needs only its EFS Arn attributes adapted.
+    assert deployed["counts"][names.DATA] == {"EFS Arn": 4}
+    assert deployed["counts"][names.NETWORK] == {"EFS Arn": 0}
 
 
 def test_data_stack_deploys_and_imports_the_network(deployed):

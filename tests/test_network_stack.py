@@ -11,7 +11,7 @@ from cfn_flip import load_yaml
 
 from herd_cfn import names, registry
 from herd_cfn.evaluate import Evaluated
-from herd_cfn.stacks.network import subnet_bits
+from herd_cfn.stacks.network import subnet_cidrs
 
 from .conftest import ROOT
 
@@ -22,7 +22,9 @@ TEMPLATE = load_yaml(registry.get(names.NETWORK).template_body())
 def evaluated(az_count: int, nat_count: int, cidr: str = "10.20.0.0/16") -> Evaluated:
     return Evaluated(TEMPLATE, {
         N.VPC_CIDR: cidr, N.AZ_COUNT: str(az_count), N.NAT_GATEWAY_COUNT: str(nat_count),
-        N.SUBNET_BITS: str(subnet_bits(cidr)), N.FLOW_LOG_RETENTION: "30",
+        N.PUBLIC_SUBNET_CIDRS: ",".join(subnet_cidrs(cidr, "public")),
+        N.PRIVATE_SUBNET_CIDRS: ",".join(subnet_cidrs(cidr, "private")),
+        N.FLOW_LOG_RETENTION: "30",
     })
 
 
@@ -110,13 +112,22 @@ def test_flow_logs_go_to_a_log_group_with_retention_and_a_scoped_role():
 
 
 @pytest.mark.parametrize("cidr", ["10.0.0.0/16", "10.0.0.0/20", "192.168.10.0/24"])
-def test_subnet_blocks_fit_in_the_vpc(cidr):
-    """Fn::Cidr(VpcCidr, 8, SubnetBits) must be valid for every allowed prefix length."""
+def test_subnets_are_disjoint_blocks_inside_the_vpc(cidr):
     vpc = ipaddress.IPv4Network(cidr)
-    bits = subnet_bits(cidr)
-    blocks = list(vpc.subnets(new_prefix=32 - bits))
-    assert len(blocks) == 8
-    assert bits >= 5, "AWS subnets are /28 or larger"
+    subnets = [ipaddress.IPv4Network(c) for kind in ("public", "private") for c in subnet_cidrs(cidr, kind)]
+    assert len(subnets) == 6
+    assert all(s.subnet_of(vpc) for s in subnets)
+    assert all(not a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1:])
+    assert all(s.prefixlen <= 28 for s in subnets), "AWS subnets are /28 or larger"
+    assert subnets[0].prefixlen == vpc.prefixlen + 3
+
+
+def test_each_subnet_takes_its_cidr_from_the_list_by_az_index():
+    for index, az in enumerate(N.AZ_LETTERS):
+        public = TEMPLATE["Resources"][N.public_subnet(az)]["Properties"]["CidrBlock"]
+        private = TEMPLATE["Resources"][N.private_subnet(az)]["Properties"]["CidrBlock"]
+        assert public == {"Fn::Select": [index, {"Ref": N.PUBLIC_SUBNET_CIDRS}]}
+        assert private == {"Fn::Select": [index, {"Ref": N.PRIVATE_SUBNET_CIDRS}]}
 
 
 def test_committed_parameters_match_environments():
