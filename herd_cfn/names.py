@@ -191,6 +191,120 @@ class Service:
     MANAGER_TASK_FAMILY = f"{PROJECT}-manager"  # buildspec reads the newest revision of this family
     RECONCILE_FUNCTION_NAME = f"{PROJECT}-mqtt-target-reconcile"
 
+    CLUSTER_NAME = PROJECT
+    MANAGER_SERVICE_NAME = "manager"
+    KEYCLOAK_SERVICE_NAME = "keycloak"
+    POSTGRES_SERVICE_NAME = "postgresql"
+    KEYCLOAK_CONTAINER = "keycloak"
+    POSTGRES_CONTAINER = "postgresql"
+    KEYCLOAK_HTTP_PORT = 8080
+    POSTGRES_PORT = 5432
+    MQTT_TLS_PORT = 8883
+    TEST_LISTENER_PORT = 8443
+    NAMESPACE = f"{PROJECT}.internal"  # Cloud Map private DNS: postgresql.herd.internal, keycloak.herd.internal
+    MQTT_HOST_PREFIX = "mqtt"  # mqtt.<domain> aliases the NLB; <domain> aliases the ALB
+
+    @staticmethod
+    def log_group(container: str) -> str:
+        return f"/{PROJECT}/{container}"
+
+    @staticmethod
+    def alarm_name(what: str) -> str:
+        return f"{PROJECT}-{what}"
+
+    # Parameters
+    DOMAIN = "DomainName"
+    HOSTED_ZONE_ID = "HostedZoneId"
+    CERTIFICATE_ARN = "CertificateArn"
+    ADMIN_CIDR = "AdminCidr"
+    MANAGER_IMAGE = "ManagerImage"
+    KEYCLOAK_IMAGE = "KeycloakImage"
+    POSTGRES_IMAGE = "PostgresImage"
+    MANAGER_CPU = "ManagerCpu"
+    MANAGER_MEMORY = "ManagerMemory"
+    KEYCLOAK_CPU = "KeycloakCpu"
+    KEYCLOAK_MEMORY = "KeycloakMemory"
+    POSTGRES_CPU = "PostgresCpu"
+    POSTGRES_MEMORY = "PostgresMemory"
+    KEYCLOAK_COUNT = "KeycloakDesiredCount"
+    SETUP_TYPE = "ManagerSetupType"
+    TIME_ZONE = "TimeZone"
+    LOG_RETENTION = "LogRetentionDays"
+    DELETION_PROTECTION = "LoadBalancerDeletionProtection"
+    ACCESS_LOG_BUCKET = "AccessLogBucket"
+    EMAIL_SECRET_ARN = "SmtpSettingsArn"  # an ARN of a Secrets Manager secret, not a secret value
+    ALARM_EMAIL = "AlarmEmail"
+    # Conditions
+    HAS_HOSTED_ZONE = "HasHostedZone"
+    HAS_EMAIL = "HasEmailSecret"
+    HAS_ACCESS_LOGS = "HasAccessLogBucket"
+    HAS_ALARM_EMAIL = "HasAlarmEmail"
+    PROTECT_LOAD_BALANCERS = "ProtectLoadBalancers"
+    # Resources
+    CLUSTER = "Cluster"
+    NAMESPACE_RESOURCE = "ServiceDiscoveryNamespace"
+    POSTGRES_DISCOVERY = "PostgresDiscoveryService"
+    KEYCLOAK_DISCOVERY = "KeycloakDiscoveryService"
+    ALB_SG = "LoadBalancerSecurityGroup"
+    NLB_SG = "MqttLoadBalancerSecurityGroup"
+    MANAGER_SMTP_EGRESS = "ManagerSmtpEgress"
+    # Egress from one group to another (the matching ingress is inline on the destination group)
+    ALB_TO_MANAGER_EGRESS = "LoadBalancerToManager8080Egress"
+    ALB_TO_KEYCLOAK_EGRESS = "LoadBalancerToKeycloak8080Egress"
+    NLB_TO_MANAGER_EGRESS = "MqttLoadBalancerToManager1883Egress"
+    MANAGER_TO_KEYCLOAK_EGRESS = "ManagerToKeycloak8080Egress"
+    MANAGER_TO_POSTGRES_EGRESS = "ManagerToPostgres5432Egress"
+    KEYCLOAK_TO_POSTGRES_EGRESS = "KeycloakToPostgres5432Egress"
+    MANAGER_SG = "ManagerSecurityGroup"
+    KEYCLOAK_SG = "KeycloakSecurityGroup"
+    POSTGRES_SG = "PostgresSecurityGroup"
+    POSTGRES_LOG_GROUP = "PostgresLogGroup"
+    KEYCLOAK_LOG_GROUP = "KeycloakLogGroup"
+    MANAGER_LOG_GROUP = "ManagerLogGroup"
+    EXECUTION_ROLE = "TaskExecutionRole"  # shared by the three task families
+    POSTGRES_TASK_ROLE = "PostgresTaskRole"
+    MANAGER_TASK_ROLE = "ManagerTaskRole"
+    POSTGRES_TASK = "PostgresTaskDefinition"
+    KEYCLOAK_TASK = "KeycloakTaskDefinition"
+    MANAGER_TASK = "ManagerTaskDefinition"
+    POSTGRES_SERVICE = "PostgresService"
+    KEYCLOAK_SERVICE = "KeycloakService"
+    MANAGER_SERVICE = "ManagerService"
+    CERTIFICATE = "Certificate"
+    ALB = "LoadBalancer"
+    NLB = "MqttLoadBalancer"
+    HTTP_LISTENER = "HttpListener"
+    HTTPS_LISTENER = "HttpsListener"
+    TEST_LISTENER = "TestListener"
+    HTTPS_AUTH_RULE = "HttpsKeycloakRule"
+    MQTT_LISTENER = "MqttListener"
+    BLUE_TARGET_GROUP = "ManagerBlueTargetGroup"
+    GREEN_TARGET_GROUP = "ManagerGreenTargetGroup"
+    KEYCLOAK_TARGET_GROUP = "KeycloakTargetGroup"
+    MQTT_TARGET_GROUP = "MqttTargetGroup"
+    APP_DNS_RECORD = "ApplicationDnsRecord"
+    MQTT_DNS_RECORD = "MqttDnsRecord"
+    RECONCILE_ROLE = "MqttReconcileRole"
+    RECONCILE_LOG_GROUP = "MqttReconcileLogGroup"
+    RECONCILE_FUNCTION = "MqttReconcileFunction"
+    RECONCILE_TASK_RULE = "MqttReconcileTaskStateRule"
+    RECONCILE_SCHEDULE_RULE = "MqttReconcileScheduleRule"
+    RECONCILE_TASK_PERMISSION = "MqttReconcileTaskStatePermission"
+    RECONCILE_SCHEDULE_PERMISSION = "MqttReconcileSchedulePermission"
+    ALARM_KEY = "AlarmTopicKey"
+    ALARM_TOPIC = "AlarmTopic"
+    ALARM_SUBSCRIPTION = "AlarmEmailSubscription"
+    ALARM_BLUE_UNHEALTHY = "ManagerBlueUnhealthyAlarm"
+    ALARM_GREEN_UNHEALTHY = "ManagerGreenUnhealthyAlarm"
+    ALARM_TARGET_5XX = "ManagerTarget5xxAlarm"
+    ALARM_MANAGER_CPU = "ManagerCpuAlarm"
+    ALARM_MANAGER_MEMORY = "ManagerMemoryAlarm"
+    ALARM_POSTGRES_DOWN = "PostgresNotRunningAlarm"
+
+    # Outputs that are not exports
+    OUT_DNS_INSTRUCTIONS = "DnsRecordsToCreate"
+    OUT_MQTT_URL = "MqttUrl"
+
     # Outputs / exports (agreed with the pipeline stack; export_name(SERVICE, ...))
     OUT_CLUSTER_NAME = "ClusterName"
     OUT_MANAGER_SERVICE_NAME = "ManagerServiceName"

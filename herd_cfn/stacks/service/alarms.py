@@ -1,0 +1,78 @@
+"""Alarms to an encrypted SNS topic. The manager's unhealthy-host (blue and green) and 5xx alarms are
+also CodeDeploy's rollback alarms (exported as a comma-separated list)."""
+
+from __future__ import annotations
+
+from awacs import kms as kms_actions
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from troposphere import AccountId, GetAtt, Join, Ref, Sub, Template, cloudwatch, kms, sns
+
+from herd_cfn.stacks.service.common import S
+
+
+def _key_policy() -> PolicyDocument:
+    return PolicyDocument(Version="2012-10-17", Statement=[
+        # Resource "*" in a key policy means this key. The account administers it through IAM.
+        Statement(Effect=Allow,
+                  Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
+                  Action=[kms_actions.Action("*")], Resource=["*"]),
+        # CloudWatch alarms cannot publish to a topic under the AWS managed aws/sns key: its policy
+        # does not admit the CloudWatch service, hence this customer managed key.
+        Statement(Effect=Allow, Principal=Principal("Service", "cloudwatch.amazonaws.com"),
+                  Action=[kms_actions.Decrypt, kms_actions.GenerateDataKey], Resource=["*"],
+                  Condition=Condition(StringEquals("aws:SourceAccount", AccountId))),
+    ])
+
+
+def _alarm(t: Template, name: str, alarm_name: str, namespace: str, metric: str,
+           dimensions: dict, statistic: str, comparison: str, threshold: float, periods: int = 3,
+           missing: str = "notBreaching") -> cloudwatch.Alarm:
+    return t.add_resource(cloudwatch.Alarm(
+        name, AlarmName=S.alarm_name(alarm_name), Namespace=namespace,
+        MetricName=metric, Dimensions=[cloudwatch.MetricDimension(Name=k, Value=v) for k, v in dimensions.items()],
+        Statistic=statistic, Period=60, EvaluationPeriods=periods,
+        ComparisonOperator=comparison, Threshold=threshold, TreatMissingData=missing,
+        AlarmActions=[Ref(S.ALARM_TOPIC)],
+    ))
+
+
+def _target_group(target_group: str) -> dict:
+    return {"TargetGroup": GetAtt(target_group, "TargetGroupFullName"),
+            "LoadBalancer": GetAtt(S.ALB, "LoadBalancerFullName")}
+
+
+def _service(name: str) -> dict:
+    return {"ClusterName": Ref(S.CLUSTER), "ServiceName": name}
+
+
+def build(t: Template) -> None:
+    t.add_resource(kms.Key(
+        S.ALARM_KEY, Description="herd alarm topic", EnableKeyRotation=True,
+        KeyPolicy=_key_policy(),
+    ))
+    t.add_resource(sns.Topic(S.ALARM_TOPIC, DisplayName="herd alarms", KmsMasterKeyId=Ref(S.ALARM_KEY)))
+    t.add_resource(sns.SubscriptionResource(
+        S.ALARM_SUBSCRIPTION, Condition=S.HAS_ALARM_EMAIL, TopicArn=Ref(S.ALARM_TOPIC), Protocol="email",
+        Endpoint=Ref(S.ALARM_EMAIL)))
+
+    greater, less = "GreaterThanThreshold", "LessThanThreshold"
+    alb = "AWS/ApplicationELB"
+    _alarm(t, S.ALARM_BLUE_UNHEALTHY, "manager-unhealthy-blue", alb,
+           "UnHealthyHostCount", _target_group(S.BLUE_TARGET_GROUP), "Maximum", greater, 0, periods=5)
+    _alarm(t, S.ALARM_GREEN_UNHEALTHY, "manager-unhealthy-green", alb,
+           "UnHealthyHostCount", _target_group(S.GREEN_TARGET_GROUP), "Maximum", greater, 0, periods=5)
+    _alarm(t, S.ALARM_TARGET_5XX, "manager-5xx",
+           alb, "HTTPCode_Target_5XX_Count", {"LoadBalancer": GetAtt(S.ALB, "LoadBalancerFullName")}, "Sum",
+           greater, 10)
+    _alarm(t, S.ALARM_MANAGER_CPU, "manager-cpu", "AWS/ECS",
+           "CPUUtilization", _service(S.MANAGER_SERVICE_NAME), "Average", greater, 90, periods=5)
+    _alarm(t, S.ALARM_MANAGER_MEMORY, "manager-memory", "AWS/ECS",
+           "MemoryUtilization", _service(S.MANAGER_SERVICE_NAME), "Average", greater, 90, periods=5)
+    _alarm(t, S.ALARM_POSTGRES_DOWN, "postgresql-not-running",
+           "ECS/ContainerInsights", "RunningTaskCount", _service(S.POSTGRES_SERVICE_NAME), "Maximum", less, 1,
+           missing="breaching")
+
+
+def rollback_alarm_names() -> Join:
+    """The alarms that make CodeDeploy roll a manager deployment back."""
+    return Join(",", [Ref(a) for a in (S.ALARM_BLUE_UNHEALTHY, S.ALARM_GREEN_UNHEALTHY, S.ALARM_TARGET_5XX)])

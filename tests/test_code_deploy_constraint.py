@@ -1,0 +1,264 @@
+"""CloudFormation cannot change the task definition of an ECS service under the CODE_DEPLOY controller
+("Unable to update task definition on services with a CODE_DEPLOY deployment controller"). The
+service stack's answer: the manager service names its task definition by family only and depends on
+nothing that carries the manager's configuration; the configuration lives in the separate task
+definition resource of that family, whose new revisions the pipeline deploys.
+
+These tests build two successive versions of the template (a manager setting changed in herd_cfn)
+and check that the service resource stays byte-identical while the task definition changes, then
+roll the same change out on moto (network, data and service stacks with exports and imports).
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from cfn_flip import load_yaml
+
+from herd_cfn import names
+from herd_cfn.emulator import account_session, adapt_for_moto
+from herd_cfn.stacks import service as service_stack
+from herd_cfn.stacks.base import render_yaml
+from herd_cfn.stacks.service import tasks
+
+from .test_data_stack import OUTPUT, _parameters_file
+
+S = names.Service
+MANAGER_CONFIGURATION = {S.MANAGER_IMAGE, S.MANAGER_CPU, S.MANAGER_MEMORY, S.EMAIL_SECRET_ARN, S.SETUP_TYPE,
+                         S.TIME_ZONE, S.DOMAIN, S.LOG_RETENTION, S.HAS_EMAIL}
+
+
+def _changed_manager(original):
+    """A later herd_cfn version: one more OR_* setting and a longer stop timeout for the manager."""
+    def container() -> dict:
+        settings = original()
+        settings["Environment"] = [*settings["Environment"],
+                                   tasks.ecs.Environment(Name="OR_WEBSERVER_DUMP_REQUESTS", Value="true")]
+        settings["StopTimeout"] = 90
+        return settings
+
+    return container
+
+
+def _build() -> dict:
+    return json.loads(json.dumps(service_stack.STACK.template().to_dict()))
+
+
+@pytest.fixture
+def versions(monkeypatch) -> tuple[dict, dict]:
+    before = _build()
+    monkeypatch.setattr(tasks, "manager_container", _changed_manager(tasks.manager_container))
+    return before, _build()
+
+
+def test_configuration_change_leaves_the_service_byte_identical(versions):
+    before, after = versions
+    resource = S.MANAGER_SERVICE
+    assert json.dumps(before["Resources"][resource], sort_keys=True) == \
+        json.dumps(after["Resources"][resource], sort_keys=True)
+    assert before["Resources"][S.MANAGER_TASK] != after["Resources"][S.MANAGER_TASK]
+    (container,) = after["Resources"][S.MANAGER_TASK]["Properties"]["ContainerDefinitions"]
+    assert {"Name": "OR_WEBSERVER_DUMP_REQUESTS", "Value": "true"} in container["Environment"]
+
+
+def _references(node) -> set[str]:
+    found: set[str] = set()
+    if isinstance(node, list):
+        for item in node:
+            found |= _references(item)
+    elif isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Ref":
+                found.add(value)
+            elif key == "Fn::GetAtt":
+                found.add(value[0])
+            elif key == "Fn::If":
+                found.add(value[0])
+                found |= _references(value[1:])
+            elif key == "Fn::Sub":
+                text = value if isinstance(value, str) else value[0]
+                found |= {part.split("}")[0].split(".")[0] for part in text.split("${")[1:]}
+                if not isinstance(value, str):
+                    found |= _references(value[1])
+            else:
+                found |= _references(value)
+    return found
+
+
+def test_service_properties_depend_on_no_manager_parameter():
+    """Parameter changes (image, CPU, memory, email secret...) cannot reach the service resource either."""
+    template = _build()
+    service = template["Resources"][S.MANAGER_SERVICE]
+    referenced = _references(service["Properties"])
+    assert referenced == {S.CLUSTER, S.MANAGER_SG, S.BLUE_TARGET_GROUP}
+    assert not referenced & set(template["Parameters"])
+    for resource in referenced:
+        # What the service points at keeps its identity when the manager's configuration changes.
+        assert not _references(template["Resources"][resource].get("Properties", {})) & MANAGER_CONFIGURATION
+    # Ordering: the revision this template registers exists, as the family's newest, before the service.
+    assert S.MANAGER_TASK in service["DependsOn"]
+    assert service["Properties"]["TaskDefinition"] == S.MANAGER_TASK_FAMILY
+    assert _references(template["Resources"][S.MANAGER_TASK]) >= {S.MANAGER_IMAGE, S.MANAGER_CPU, S.MANAGER_MEMORY}
+
+
+# --- on moto ---------------------------------------------------------------------------------------
+
+def for_moto_service(body: str, cfn, session, endpoint: str) -> tuple[str, list[str]]:
+    """The service template adapted to what moto 5.2.5 lacks; returns the body and what was changed.
+
+    Each change is named so a test can pin it, and none is needed on AWS:
+    - moto's CloudFormation skips AWS::SecretsManager::Secret, so the data stack exports no secret ARNs:
+      the test creates those secrets with the Secrets Manager API and puts their ARNs in place.
+    - moto cannot GetAtt TargetGroupName/TargetGroupFullName: replaced by the parts of the ARN AWS
+      documents for them.
+    - moto has no AWS::ServiceDiscovery::* in CloudFormation: namespace, services and the ECS services'
+      ServiceRegistries are removed (moto's ECS ignores registries anyway).
+    - moto creates every AWS::ElasticLoadBalancingV2::LoadBalancer as an application load balancer, so
+      the NLB's TLS listener is refused ("must be one of HTTP, HTTPS"): removed.
+    - moto resolves the exports before it creates resources in DependsOn order, so the manager service
+      (family-only task definition) would be created before its task definition: for moto only it
+      names the task definition resource. On AWS, DependsOn orders them.
+    """
+    template = json.loads(json.dumps(load_yaml(body)))
+    changes: list[str] = []
+    exports = {e["Name"] for e in cfn.list_exports()["Exports"] if e.get("Value")}
+    secrets = session.client("secretsmanager", endpoint_url=endpoint)
+    created: dict[str, str] = {}
+    target_groups = {k for k, v in template["Resources"].items() if v["Type"].endswith("::TargetGroup")}
+
+    def walk(node):
+        if isinstance(node, list):
+            return [walk(item) for item in node]
+        if not isinstance(node, dict):
+            return node
+        name = node.get("Fn::ImportValue")
+        if name and name not in exports:
+            if name not in created:
+                try:
+                    created[name] = secrets.describe_secret(SecretId=name)["ARN"]
+                except secrets.exceptions.ResourceNotFoundException:
+                    created[name] = secrets.create_secret(
+                        Name=name, SecretString='{"username": "postgres", "password": "emulated"}')["ARN"]
+                changes.append(f"secret {name}")
+            return created[name]
+        attribute = node.get("Fn::GetAtt")
+        if attribute and attribute[0] in target_groups and attribute[1].startswith("TargetGroup"):
+            parts = {"Fn::Split": ["/", {"Ref": attribute[0]}]}
+            changes.append(f"GetAtt {attribute[0]}.{attribute[1]}")
+            if attribute[1] == "TargetGroupName":
+                return {"Fn::Select": [1, parts]}
+            return {"Fn::Join": ["/", ["targetgroup", {"Fn::Select": [1, parts]}, {"Fn::Select": [2, parts]}]]}
+        return {key: walk(value) for key, value in node.items()}
+
+    template = walk(template)
+    resources = template["Resources"]
+    for name in [k for k, v in resources.items() if v["Type"].startswith("AWS::ServiceDiscovery::")]:
+        del resources[name]
+        changes.append(f"removed {name}")
+    for resource in resources.values():
+        if resource["Type"] == "AWS::ECS::Service" and resource["Properties"].pop("ServiceRegistries", None):
+            changes.append("ServiceRegistries")
+    del resources[S.MQTT_LISTENER]
+    changes.append(f"removed {S.MQTT_LISTENER}")
+    resources[S.MANAGER_SERVICE]["Properties"]["TaskDefinition"] = {"Ref": S.MANAGER_TASK}
+    changes.append("manager service names its task definition resource")
+    return json.dumps(template), changes
+
+
+def _create(cfn, stack: str, body: str, parameters: dict[str, str]) -> dict:
+    cfn.create_stack(StackName=names.stack_name(stack), TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
+                     Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()])
+    return cfn.describe_stacks(StackName=names.stack_name(stack))["Stacks"][0]
+
+
+@pytest.fixture
+def deployed(aws):
+    from herd_cfn.environments import load_project
+
+    env = load_project(OUTPUT.parent / "parameters").environment("dev")
+    session = account_session(aws.endpoint_url, env.account_id, env.region)
+    cfn = session.client("cloudformation", endpoint_url=aws.endpoint_url)
+    for stack in (names.NETWORK, names.DATA):
+        parameters = _parameters_file(stack, env.name)
+        body, _ = adapt_for_moto((OUTPUT / "templates" / f"{stack}.yaml").read_text())
+        assert _create(cfn, stack, body, parameters)["StackStatus"] == "CREATE_COMPLETE"
+    # moto's CloudFormation has no AWS::CertificateManager::Certificate: deploy the template's other
+    # mode, an existing certificate (requested through moto's ACM API) and no hosted zone.
+    parameters = _parameters_file(names.SERVICE, env.name)
+    acm = session.client("acm", endpoint_url=aws.endpoint_url)
+    certificate = acm.request_certificate(DomainName=parameters[S.DOMAIN],
+                                          SubjectAlternativeNames=[f"mqtt.{parameters[S.DOMAIN]}"])
+    parameters = {**parameters, S.HOSTED_ZONE_ID: "", S.CERTIFICATE_ARN: certificate["CertificateArn"]}
+    body, changes = for_moto_service((OUTPUT / "templates" / "service.yaml").read_text(), cfn, session,
+                                     aws.endpoint_url)
+    stack = _create(cfn, names.SERVICE, body, parameters)
+    return {"session": session, "cfn": cfn, "stack": stack, "changes": changes, "parameters": parameters,
+            "endpoint": aws.endpoint_url}
+
+
+def _client(deployed, name: str):
+    return deployed["session"].client(name, endpoint_url=deployed["endpoint"])
+
+
+def test_service_stack_creates_on_moto_with_only_the_named_adaptations(deployed):
+    assert deployed["stack"]["StackStatus"] == "CREATE_COMPLETE"
+    assert sorted(deployed["changes"]) == sorted([
+        "secret " + names.export_name(names.DATA, names.Data.OUT_DB_SECRET_ARN),
+        "secret " + names.export_name(names.DATA, names.Data.OUT_ADMIN_SECRET_ARN),
+        *(f"GetAtt {tg}.TargetGroupName" for tg in (S.BLUE_TARGET_GROUP, S.GREEN_TARGET_GROUP)),
+        *(f"GetAtt {tg}.TargetGroupFullName" for tg in (S.BLUE_TARGET_GROUP, S.GREEN_TARGET_GROUP)),
+        f"removed {S.NAMESPACE_RESOURCE}", f"removed {S.POSTGRES_DISCOVERY}", f"removed {S.KEYCLOAK_DISCOVERY}",
+        "ServiceRegistries", "ServiceRegistries", f"removed {S.MQTT_LISTENER}",
+        "manager service names its task definition resource",
+    ])
+    outputs = {o["OutputKey"]: o.get("OutputValue") for o in deployed["stack"]["Outputs"]}
+    exports = {e["Name"]: e.get("Value") for e in deployed["cfn"].list_exports()["Exports"]}
+    assert exports[names.export_name(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY)] == S.MANAGER_TASK_FAMILY
+    assert outputs[S.OUT_CLUSTER_NAME] == S.CLUSTER_NAME
+    # moto returns None for Ref of an AWS::CloudWatch::Alarm; AWS returns the alarm name.
+    assert outputs[S.OUT_ROLLBACK_ALARM_NAMES] == "None,None,None"
+
+    ecs = _client(deployed, "ecs")
+    services = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[
+        S.POSTGRES_SERVICE_NAME, S.KEYCLOAK_SERVICE_NAME, S.MANAGER_SERVICE_NAME])["services"]
+    by_name = {s["serviceName"]: s for s in services}
+    # moto's CloudFormation drops DeploymentController (like launch type and load balancers): every
+    # service comes out ECS-controlled there. On AWS the manager is CODE_DEPLOY (checked in the template).
+    assert by_name[S.MANAGER_SERVICE_NAME]["deploymentController"] == {"type": "ECS"}
+    assert by_name[S.POSTGRES_SERVICE_NAME]["desiredCount"] == 1
+    assert by_name[S.MANAGER_SERVICE_NAME]["taskDefinition"].endswith(f"/{S.MANAGER_TASK_FAMILY}:1")
+    elb = _client(deployed, "elbv2")
+    (group,) = elb.describe_target_groups(TargetGroupArns=[outputs[S.OUT_MQTT_TARGET_GROUP_ARN]])["TargetGroups"]
+    assert (group["Protocol"], group["Port"], group["TargetType"]) == ("TCP", 1883, "ip")
+    listeners = elb.describe_listeners(LoadBalancerArn=outputs[S.OUT_LOAD_BALANCER_ARN])["Listeners"]
+    assert sorted(listener["Port"] for listener in listeners) == [80, 443, 8443]
+
+
+def test_update_on_moto(deployed, monkeypatch):
+    """A herd_cfn change to the manager plus a bigger manager size, rolled out as a stack update."""
+    cfn, ecs = deployed["cfn"], _client(deployed, "ecs")
+    before = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"][0]
+    monkeypatch.setattr(tasks, "manager_container", _changed_manager(tasks.manager_container))
+    changed = render_yaml(json.loads(json.dumps(service_stack.STACK.template().to_dict())))
+    body = json.loads(for_moto_service(changed, cfn, deployed["session"], deployed["endpoint"])[0])
+    # moto cannot tell that the service did not change once it names the task definition resource;
+    # on AWS the service keeps the constant family name and CloudFormation leaves it alone. Keep moto's
+    # view equal to the creation's so only the task definition differs, as it does on AWS.
+    body["Resources"][S.MANAGER_SERVICE]["Properties"]["TaskDefinition"] = before["taskDefinition"]
+    parameters = {**deployed["parameters"], S.MANAGER_CPU: "2048", S.MANAGER_MEMORY: "4096"}
+    cfn.update_stack(StackName=names.stack_name(names.SERVICE), TemplateBody=json.dumps(body),
+                     Capabilities=["CAPABILITY_NAMED_IAM"],
+                     Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()])
+    stack = cfn.describe_stacks(StackName=names.stack_name(names.SERVICE))["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    newest = ecs.describe_task_definition(taskDefinition=S.MANAGER_TASK_FAMILY)["taskDefinition"]
+    assert newest["revision"] == 2, "the changed configuration is the family's newest revision"
+    # moto's CloudFormation keeps Memory but drops Cpu of a task definition; AWS keeps both.
+    assert newest["memory"] == "4096" and "cpu" not in newest
+    # moto's update path registers the revision with emptied container definitions (no name, image or
+    # environment); AWS registers them as written, which the template test above pins.
+    (container,) = newest["containerDefinitions"]
+    assert container["environment"] == []
+    after = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"][0]
+    assert after["taskDefinition"] == before["taskDefinition"], "the running service is the pipeline's to change"
