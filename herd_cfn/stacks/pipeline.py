@@ -409,7 +409,7 @@ STACK = StackDefinition(
     description="GitHub → CodeBuild → ECR → CodeDeploy blue/green push-to-deploy pipeline of the manager",
     build=build,
     inputs=INPUTS,
-    depends_on=(names.NETWORK, names.DATA),  # TODO(merge): names.SERVICE once registered
+    depends_on=(names.NETWORK, names.DATA, names.SERVICE),
     config_key="pipeline",
     config_model=PipelineConfig,
 )

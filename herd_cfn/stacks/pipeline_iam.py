@@ -19,6 +19,7 @@ from awacs.sts import AssumeRole
 from troposphere import AccountId, GetAtt, If, ImportValue, Join, NoValue, Ref, Select, Split, Sub, iam
 
 from herd_cfn import names
+from herd_cfn.stacks.lambda_iam import code_statements
 
 P = names.Pipeline
 S = names.Service
@@ -201,16 +202,9 @@ def deploy_statements() -> list:
 
 
 def hook_statements() -> list:
-    """The hook code's own needs (herd_cfn.lambdas.BEFORE_ALLOW_TRAFFIC_IAM) plus running in the VPC."""
+    """The hook code's own needs (herd_cfn.lambdas.BEFORE_ALLOW_TRAFFIC_IAM) and its log stream."""
     from herd_cfn.lambdas import BEFORE_ALLOW_TRAFFIC_IAM
 
-    variables = {"ApplicationName": P.DEPLOY_APPLICATION_NAME, "DeploymentGroupName": P.DEPLOYMENT_GROUP_NAME}
-    statements = [_allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.HOOK_LOG_GROUP))]
-    for actions, resource, condition in BEFORE_ALLOW_TRAFFIC_IAM:
-        # "*" only where the lambdas module says the action has no resource-level permissions.
-        target = [ANY_RESOURCE] if resource == "*" else [Sub(resource, **{
-            k: v for k, v in variables.items() if "${%s}" % k in resource})]
-        extra = {"Condition": condition} if condition else {}
-        statements.append(Statement(Effect=Allow, Action=[_action(a) for a in actions], Resource=target, **extra))
     # The network interfaces of a function in a VPC come from AWS's managed policy (see pipeline_hook).
-    return statements
+    return [_allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.HOOK_LOG_GROUP)),
+            *code_statements(BEFORE_ALLOW_TRAFFIC_IAM)]

@@ -5,12 +5,12 @@ minutes as a safety net, and as CodeDeploy's AfterAllowTraffic hook (wired in th
 
 from __future__ import annotations
 
-from awacs import codedeploy, ecs, elasticloadbalancing, logs
-from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
-from troposphere import AccountId, GetAtt, Ref, Sub, Template, awslambda, events, iam
+from awacs import logs
+from awacs.aws import Allow, PolicyDocument, Statement
+from troposphere import GetAtt, Ref, Sub, Template, awslambda, events, iam
 from troposphere import logs as cfn_logs
 
+from herd_cfn.stacks.lambda_iam import code_statements, lambda_trust
 from herd_cfn.stacks.service.common import S, skip
 
 MODULE = "mqtt_reconcile"
@@ -31,20 +31,11 @@ def source() -> str:
 
 
 def _policy() -> PolicyDocument:
-    service_arn = Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/%s/%s"
-                      % (S.CLUSTER_NAME, S.MANAGER_SERVICE_NAME))
+    from herd_cfn.lambdas import MQTT_RECONCILE_IAM
+
     return PolicyDocument(Version="2012-10-17", Statement=[
-        Statement(Effect=Allow, Action=[ecs.DescribeServices, ecs.DescribeTasks], Resource=[service_arn, Sub(
-            "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/%s/*" % S.CLUSTER_NAME)]),
-        # Resource "*": ListTasks is authorised on container instances; the condition pins the cluster.
-        Statement(Effect=Allow, Action=[ecs.ListTasks], Resource=["*"],
-                  Condition=Condition(ArnEquals("ecs:cluster", GetAtt(S.CLUSTER, "Arn")))),
-        # Resource "*": DescribeTargetHealth supports no resource-level permissions.
-        Statement(Effect=Allow, Action=[elasticloadbalancing.DescribeTargetHealth], Resource=["*"]),
-        Statement(Effect=Allow, Action=[elasticloadbalancing.RegisterTargets, elasticloadbalancing.DeregisterTargets],
-                  Resource=[Ref(S.MQTT_TARGET_GROUP)]),
-        Statement(Effect=Allow, Action=[codedeploy.PutLifecycleEventHookExecutionStatus], Resource=[
-            Sub("arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:*")]),
+        *code_statements(MQTT_RECONCILE_IAM, ClusterName=S.CLUSTER_NAME, ServiceName=S.MANAGER_SERVICE_NAME,
+                         TargetGroupArn=Ref(S.MQTT_TARGET_GROUP)),
         Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents],
                   Resource=[Sub("${%s.Arn}:*" % S.RECONCILE_LOG_GROUP)]),
     ])
@@ -58,9 +49,7 @@ def build(t: Template) -> None:
     ))
     t.add_resource(iam.Role(
         S.RECONCILE_ROLE,
-        AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
-            Effect=Allow, Principal=Principal("Service", "lambda.amazonaws.com"), Action=[AssumeRole],
-            Condition=Condition(StringEquals("aws:SourceAccount", AccountId)))]),
+        AssumeRolePolicyDocument=lambda_trust(),
         Policies=[iam.Policy(PolicyName="reconcile-mqtt-targets", PolicyDocument=_policy())],
     ))
     t.add_resource(awslambda.Function(
