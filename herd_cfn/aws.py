@@ -18,10 +18,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cache, lru_cache
 from typing import Any
 
 import boto3
 import botocore.exceptions
+import botocore.loaders
+import botocore.session
 
 from herd_cfn.errors import DeploymentError, HerdError, InputError
 
@@ -74,6 +77,18 @@ def _notify(model: Any = None, **_: Any) -> None:
         listener(service, model.name)
 
 
+@lru_cache(maxsize=1)
+def _shared_loader() -> Any:
+    return botocore.loaders.create_loader()
+
+
+@cache
+def partition(region: str) -> str:
+    session = botocore.session.Session()
+    session.register_component("data_loader", _shared_loader())
+    return boto3.session.Session(botocore_session=session).get_partition_for_region(region)
+
+
 @dataclass(frozen=True)
 class Polling:
     """How often to ask AWS whether an operation finished: start fast, back off to ``maximum``.
@@ -112,7 +127,10 @@ class AwsContext:
     _identities: dict[str, str] = field(default_factory=dict, repr=False)
 
     def _new_session(self, **kwargs: Any) -> boto3.session.Session:
-        session = boto3.session.Session(**kwargs)
+        botocore_session = botocore.session.Session()
+        # One loader for all sessions: each would otherwise parse the service models again (seconds).
+        botocore_session.register_component("data_loader", _shared_loader())
+        session = boto3.session.Session(botocore_session=botocore_session, **kwargs)
         session.events.register("before-call", _notify)
         return session
 
@@ -143,8 +161,7 @@ class AwsContext:
         return session
 
     def role_arn(self, account_id: str, region: str, role_name: str) -> str:
-        partition = boto3.session.Session().get_partition_for_region(region)
-        return f"arn:{partition}:iam::{account_id}:role/{role_name}"
+        return f"arn:{partition(region)}:iam::{account_id}:role/{role_name}"
 
     def _assume(self, account_id: str, region: str) -> boto3.session.Session:
         sts = self.client(self.base_session(region), "sts")

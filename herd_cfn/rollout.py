@@ -168,22 +168,9 @@ class Rollout:
         if status != "CURRENT":
             reason = instance.get("StatusReason")
             plan.instance_reasons.append(f"status {status}" + (f" ({reason})" if reason else ""))
-        elif name in self._template_updated or plan.stackset_changes:
+        elif name in self._template_updated:
             plan.instance_reasons.append("follows the StackSet's new template")
-        deployed = {p["ParameterKey"]: p.get("ParameterValue") for p in instance.get("ParameterOverrides") or []}
-        no_echo = {k for k, v in (template_source.normalise(built.template_body).get("Parameters") or {}).items()
-                   if str(v.get("NoEcho", "")).lower() == "true"}
-        for key, value in built.parameters.items():
-            old = deployed.get(key)
-            if key in no_echo and old == NO_ECHO_MASK:
-                continue  # AWS masks NoEcho values, so they cannot be compared
-            if old != value:
-                plan.parameter_changes.append((key, old, value))
-        for key in sorted(set(deployed) - set(built.parameters)):
-            plan.parameter_changes.append((key, deployed[key], "(removed)"))
-        if plan.stackset_changes and not plan.parameter_changes and set(deployed) == set(built.parameters):
-            # UpdateStackSet limited to this instance applies the template with its unchanged overrides.
-            plan.instance_reasons.clear()
+        plan.parameter_changes = parameter_changes(built, instance)
         return plan
 
     def _compare_stackset(self, plan: Plan, stackset: dict[str, Any]) -> None:
@@ -253,6 +240,17 @@ class Rollout:
             # AWS echoes our id; moto makes its own.
             operations.append(self._wait(plan, response.get("OperationId", operation_id), "UpdateStackSet"))
             self._template_updated.add(name)
+            if plan.instance_exists:
+                plan.instance_reasons.clear()  # the update has just redeployed this instance
+            if plan.instance_exists and not plan.parameter_changes:
+                # AWS keeps an instance's overrides through UpdateStackSet; moto replaces them with the
+                # StackSet's values. Reading them back (cheap) makes both end in the same state.
+                with translate_errors(f"reading the instance of {name} back"):
+                    instance = self._instance(plan)
+                if instance and parameter_changes(plan.built, instance):
+                    plan.instance_reasons.append("overrides differ after the StackSet update")
+                    self.progress.log(f"  {env.name} {plan.stack.name}: the instance's parameter values differ "
+                                      "after the StackSet update; passing them again")
         if not plan.instance_exists:
             operation_id = self._operation_id()
             response = self._call(plan, "CreateStackInstances", lambda: self.cfn.create_stack_instances(
@@ -375,6 +373,25 @@ class Rollout:
                 if plan.actions:
                     result.operations.extend(self.apply(plan))
         return result
+
+
+def parameter_changes(built: built_files.BuiltStack, instance: dict[str, Any]
+                      ) -> list[tuple[str, str | None, str]]:
+    """(key, deployed, wanted) for every value the instance does not override as wanted."""
+    deployed = {p["ParameterKey"]: p.get("ParameterValue") for p in instance.get("ParameterOverrides") or []
+                if isinstance(p, dict)}
+    declared = template_source.normalise(built.template_body).get("Parameters") or {}
+    no_echo = {k for k, v in declared.items() if str(v.get("NoEcho", "")).lower() == "true"}
+    changes: list[tuple[str, str | None, str]] = []
+    for key, value in built.parameters.items():
+        old = deployed.get(key)
+        if key in no_echo and old == NO_ECHO_MASK:
+            continue  # AWS masks NoEcho values, so they cannot be compared
+        if old != value:
+            changes.append((key, old, value))
+    for key in sorted(set(deployed) - set(built.parameters)):
+        changes.append((key, deployed[key], "(removed)"))
+    return changes
 
 
 def operation_preferences(regions: list[str]) -> dict[str, Any]:
