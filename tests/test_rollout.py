@@ -52,7 +52,7 @@ def test_each_account_gets_its_own_values(rolled_out):
 
 
 def test_every_value_is_passed_per_instance(rolled_out):
-    url, project = rolled_out
+    url, _ = rolled_out
     dev = overrides(url, "network", DEV)
     prod = overrides(url, "network", PROD)
     assert dev["VpcCidr"] == "10.20.0.0/16" and dev["FlowLogRetentionDays"] == "30"
