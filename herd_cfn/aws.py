@@ -123,6 +123,7 @@ class AwsContext:
     polling: Polling = field(default_factory=Polling)
     emulator: bool = False
     sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
     _sessions: dict[tuple[str, str], boto3.session.Session] = field(default_factory=dict, repr=False)
     _identities: dict[str, str] = field(default_factory=dict, repr=False)
 
@@ -188,10 +189,10 @@ class AwsContext:
 
         Raises TimeoutError after ``polling.timeout`` seconds.
         """
-        started = time.monotonic()
+        started = self.clock()
         for interval in self.polling.intervals():
             status = describe() or "UNKNOWN"
-            elapsed = time.monotonic() - started
+            elapsed = self.clock() - started
             if on_poll:
                 on_poll(status, elapsed)
             if done(status):

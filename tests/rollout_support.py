@@ -16,6 +16,7 @@ from herd_cfn.local import EMULATOR_ROLE_NAME
 MOTO_STACKS = tuple(
     name for name in os.environ.get("HERD_MOTO_STACKS", "network").split(",") if name in registry.names()
 )
+ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
 ADMIN, DEV, PROD = "111111111111", "222222222222", "333333333333"
 
