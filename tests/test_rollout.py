@@ -70,7 +70,10 @@ def test_second_rollout_only_reads(rolled_out, capsys):
         assert run_cli("rollout", url, project, *stack_args()) == 0
     assert calls.calls, "the recorder saw no calls at all"
     assert calls.mutating == []
-    assert calls.count("DescribeStackSet") == 2 * len(MOTO_STACKS)
+    # Each StackSet is read once for all environments; each instance once.
+    assert calls.count("DescribeStackSet") == len(MOTO_STACKS)
+    assert calls.count("ListStackInstances") == len(MOTO_STACKS)
+    assert calls.count("DescribeStackInstance") == 2 * len(MOTO_STACKS)
     out = capsys.readouterr().out
     assert out.count("no changes") == 2 * len(MOTO_STACKS)
     assert "rollout complete: 0 operation(s)" in out
