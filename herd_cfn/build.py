@@ -14,11 +14,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from herd_cfn import paramcheck
 from herd_cfn.environments import Project
-from herd_cfn.errors import InputError
 from herd_cfn.stacks.base import StackDefinition
 
 ADMINISTRATOR_DIR = "administrator"
@@ -47,10 +44,8 @@ def parameters_json(values: dict[str, str]) -> str:
 
 
 def declared_parameters(stack: StackDefinition) -> dict:
-    """The template's Parameters as CloudFormation will see them (read back from the rendered YAML)."""
-    from cfn_flip import load_yaml
-
-    return load_yaml(stack.template_body()).get("Parameters", {}) or {}
+    """The template's Parameters as CloudFormation will see them."""
+    return stack.template_dict().get("Parameters", {}) or {}
 
 
 def render(project: Project, stacks: list[StackDefinition], environments: list[str] | None = None
@@ -80,6 +75,8 @@ def _atomic_write(path: Path, content: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
             handle.write(content)
+        # mkstemp makes the file 0600; generated files are ordinary readable files.
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -111,15 +108,3 @@ def write(artifacts: list[Artifact], output: Path) -> list[Path]:
     for path in changed:
         _atomic_write(path, by_path[path].content)
     return changed
-
-
-def check_yaml_parses(artifacts: list[Artifact]) -> None:
-    """A guard against a renderer bug: every template must parse back as CloudFormation YAML."""
-    from cfn_flip import load_yaml
-
-    for artifact in artifacts:
-        if artifact.path.suffix == ".yaml":
-            try:
-                load_yaml(artifact.content)
-            except yaml.YAMLError as exc:  # pragma: no cover - would be a troposphere bug
-                raise InputError(str(artifact.path), None, f"rendered template does not parse: {exc}") from None

@@ -44,7 +44,6 @@ def run_build(args: argparse.Namespace, out: Callable[[str], None] = print) -> i
     stacks = registry.select(args.stack)
     environments = [project.environment(name).name for name in args.env] if args.env else None
     artifacts = build.render(project, stacks, environments)
-    build.check_yaml_parses(artifacts)
     full = not args.stack and not args.env
     extra = build.orphans(artifacts, args.output_dir) if full else []
     if args.check:

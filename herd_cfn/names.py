@@ -47,7 +47,8 @@ class Network:
     VPC_CIDR = "VpcCidr"
     AZ_COUNT = "AzCount"
     NAT_GATEWAY_COUNT = "NatGatewayCount"
-    SUBNET_BITS = "SubnetBits"
+    PUBLIC_SUBNET_CIDRS = "PublicSubnetCidrs"
+    PRIVATE_SUBNET_CIDRS = "PrivateSubnetCidrs"
     FLOW_LOG_RETENTION = "FlowLogRetentionDays"
     # Conditions
     THREE_AZS = "ThreeAzs"
@@ -115,6 +116,55 @@ class Bootstrap:
 class Data:
     """Names of the data stack (EFS, backups, secrets, ECR)."""
 
+    # Parameters
+    AZ_COUNT = "AzCount"
+    EFS_THROUGHPUT_MODE = "EfsThroughputMode"
+    EFS_TRANSITION_TO_IA = "EfsTransitionToIa"
+    BACKUP_DAILY_RETENTION = "BackupDailyRetentionDays"
+    BACKUP_WEEKLY_RETENTION = "BackupWeeklyRetentionDays"
+    BACKUP_MONTHLY_RETENTION = "BackupMonthlyRetentionDays"
+    BACKUP_COLD_STORAGE_AFTER = "BackupMonthlyColdStorageAfterDays"
+    ECR_IMAGES_TO_KEEP = "EcrImagesToKeep"
+    # Conditions
+    THREE_AZS = "ThreeAzs"
+    EFS_USES_IA = "EfsUsesInfrequentAccess"
+    WEEKLY_BACKUPS = "WeeklyBackups"
+    MONTHLY_BACKUPS = "MonthlyBackups"
+    MONTHLY_COLD_STORAGE = "MonthlyBackupsMoveToColdStorage"
+    # Resources
+    FILE_SYSTEM = "FileSystem"
+    EFS_SECURITY_GROUP = "EfsSecurityGroup"
+    EFS_CLIENT_SECURITY_GROUP = "EfsClientSecurityGroup"
+    EFS_INGRESS_FROM_CLIENTS = "EfsIngressFromClients"
+    EFS_CLIENT_EGRESS_TO_EFS = "EfsClientEgressToEfs"
+    POSTGRES_ACCESS_POINT = "PostgresAccessPoint"
+    MANAGER_ACCESS_POINT = "ManagerStorageAccessPoint"
+    BACKUP_VAULT = "BackupVault"
+    BACKUP_PLAN = "BackupPlan"
+    BACKUP_SELECTION = "BackupSelection"
+    BACKUP_ROLE = "BackupRole"
+    DB_SECRET = "DatabaseSecret"
+    ADMIN_SECRET = "AdminPasswordSecret"
+    KEYCLOAK_SECRET = "KeycloakAdminSecret"
+    ECR_REPOSITORY = "ManagerImageRepository"
+
+    @staticmethod
+    def mount_target(az: str) -> str:
+        return f"MountTarget{az}"
+
+    # Fixed physical names: retained resources keep them, so a re-created stack finds (and must
+    # import) the old ones instead of silently starting a second copy next to them.
+    BACKUP_VAULT_NAME = f"{PROJECT}-data"
+    BACKUP_PLAN_NAME = f"{PROJECT}-efs"
+    DB_SECRET_NAME = f"{PROJECT}/database"
+    ADMIN_SECRET_NAME = f"{PROJECT}/openremote-admin"
+    KEYCLOAK_SECRET_NAME = f"{PROJECT}/keycloak-admin"
+    ECR_REPOSITORY_NAME = f"{PROJECT}/openremote-manager"
+    # Every secret is JSON {"username": ..., "password": ...}; ECS reads one key with
+    # "<secret arn>:password::" in a container's secrets.
+    SECRET_PASSWORD_KEY = "password"
+    SECRET_USERNAME_KEY = "username"
+
     # Outputs / exports (agreed with the service and pipeline stacks; export_name(DATA, ...))
     OUT_FILE_SYSTEM_ID = "FileSystemId"
     OUT_FILE_SYSTEM_ARN = "FileSystemArn"
@@ -129,6 +179,7 @@ class Data:
     OUT_ECR_REPOSITORY_NAME = "EcrRepositoryName"
     OUT_ECR_REPOSITORY_ARN = "EcrRepositoryArn"
     OUT_ECR_REPOSITORY_URI = "EcrRepositoryUri"
+    OUT_BACKUP_VAULT_NAME = "BackupVaultName"
 
 
 class Service:
@@ -166,5 +217,70 @@ class Service:
 class Pipeline:
     """Names of the pipeline stack (CodePipeline, CodeBuild, CodeDeploy)."""
 
+    # Fixed physical names (one pipeline per account; the CLI and the appspec find them by name).
     BEFORE_ALLOW_TRAFFIC_FUNCTION = f"{PROJECT}-manager-before-allow-traffic"
-    AFTER_ALLOW_TRAFFIC_FUNCTION = f"{PROJECT}-manager-after-allow-traffic"
+    PIPELINE_NAME = f"{PROJECT}-manager"
+    BUILD_PROJECT_NAME = f"{PROJECT}-manager-image"
+    DEPLOY_APPLICATION_NAME = f"{PROJECT}-manager"
+    DEPLOYMENT_GROUP_NAME = f"{PROJECT}-manager"
+    CONNECTION_NAME = f"{PROJECT}-github"  # at most 32 characters
+    # Artifacts and actions inside the pipeline.
+    SOURCE_ARTIFACT = "Source"
+    BUILD_ARTIFACT = "Build"
+    SOURCE_ACTION = "Source"
+    SOURCE_NAMESPACE = "SourceVariables"
+    IMAGE_PLACEHOLDER = "IMAGE1_NAME"  # taskdef.json's image, replaced with imageDetail.json's ImageURI
+    HEALTH_PATH = "/api/master/info"  # OpenRemote answers it without login
+    # How many names the service stack's RollbackAlarmNames export holds (CodeDeploy's
+    # AlarmConfiguration takes objects, so the comma-separated list is indexed, not mapped).
+    ROLLBACK_ALARM_COUNT = 3  # the service stack: blue unhealthy, green unhealthy, target 5xx
+
+    # Parameters
+    REPOSITORY = "RepositoryId"
+    BRANCH = "BranchName"
+    CONNECTION_ARN = "ExistingConnectionArn"
+    REQUIRE_APPROVAL = "RequireApproval"
+    COMPUTE_TYPE = "BuildComputeType"
+    BUILD_TIMEOUT = "BuildTimeoutMinutes"
+    DOCKERFILE = "DockerfilePath"
+    DOCKER_CONTEXT = "DockerBuildContext"
+    DOCKER_HUB_SECRET_ARN = "DockerHubLoginArn"  # a Secrets Manager ARN, not a secret value
+    TERMINATION_WAIT = "TerminationWaitMinutes"
+    LOG_RETENTION = "LogRetentionDays"
+    NOTIFICATION_EMAIL = "NotificationEmail"
+    DOMAIN = "DomainName"
+    # Conditions
+    CREATE_CONNECTION = "CreateConnection"
+    APPROVAL = "ApprovalRequired"
+    USE_DOCKER_HUB_SECRET = "UseDockerHubSecret"
+    HAS_NOTIFICATION_EMAIL = "HasNotificationEmail"
+    # Resources
+    ARTIFACT_BUCKET = "ArtifactBucket"
+    ARTIFACT_BUCKET_POLICY = "ArtifactBucketPolicy"
+    CONNECTION = "GitHubConnection"
+    BUILD_LOG_GROUP = "BuildLogGroup"
+    BUILD_ROLE = "BuildRole"
+    BUILD_PROJECT = "BuildProject"
+    DEPLOY_ROLE = "DeployRole"
+    DEPLOY_APPLICATION = "DeployApplication"
+    DEPLOYMENT_GROUP = "DeploymentGroup"
+    PIPELINE_ROLE = "PipelineRole"
+    PIPELINE = "Pipeline"
+    NOTIFICATION_KEY = "NotificationKey"
+    NOTIFICATION_KEY_ALIAS = "NotificationKeyAlias"
+    NOTIFICATION_TOPIC = "NotificationTopic"
+    NOTIFICATION_TOPIC_POLICY = "NotificationTopicPolicy"
+    NOTIFICATION_SUBSCRIPTION = "NotificationEmailSubscription"
+    NOTIFICATION_RULE = "PipelineNotificationRule"
+    HOOK_LOG_GROUP = "BeforeAllowTrafficLogGroup"
+    HOOK_ROLE = "BeforeAllowTrafficRole"
+    HOOK_SECURITY_GROUP = "BeforeAllowTrafficSecurityGroup"
+    HOOK_TO_ALB_INGRESS = "LoadBalancerIngressFromBeforeAllowTraffic"
+    HOOK_FUNCTION = "BeforeAllowTrafficFunction"
+    # Outputs / exports
+    OUT_CONNECTION_ARN = "GitHubConnectionArn"  # the CLI's `status` reads it
+    OUT_CONNECTION_NOTE = "GitHubConnectionNote"
+    OUT_PIPELINE_NAME = "PipelineName"
+    OUT_ARTIFACT_BUCKET = "ArtifactBucketName"
+    OUT_NOTIFICATION_TOPIC_ARN = "NotificationTopicArn"
+    OUT_BUILD_PROJECT_NAME = "BuildProjectName"

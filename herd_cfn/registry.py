@@ -18,6 +18,8 @@ from herd_cfn.stacks.base import StackDefinition
 STACK_MODULES = (
     "herd_cfn.stacks.bootstrap",
     "herd_cfn.stacks.network",
+    "herd_cfn.stacks.data",
+    "herd_cfn.stacks.pipeline",
 )
 
 

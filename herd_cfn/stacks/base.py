@@ -89,7 +89,7 @@ class StackDefinition:
     # For the administrator scope: values from the project file instead of an environment.
     project_values: Callable[[Project], Mapping[str, Any]] | None = None
     capabilities: Sequence[str] = ("CAPABILITY_NAMED_IAM",)
-    _cache: dict[str, str] = field(default_factory=dict, repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     ALL_SCOPES: ClassVar[tuple[str, ...]] = ("stackset", "account", "administrator")
 
@@ -111,10 +111,16 @@ class StackDefinition:
         self.build(template)
         return template
 
+    def template_dict(self) -> dict[str, Any]:
+        """The template as plain JSON data, cached: templates do not depend on the environment."""
+        if "dict" not in self._cache:
+            self._cache["dict"] = json.loads(json.dumps(self.template().to_dict()))
+        return self._cache["dict"]
+
     def template_body(self) -> str:
-        """The rendered YAML, cached: templates do not depend on the environment."""
+        """The rendered YAML, cached."""
         if "yaml" not in self._cache:
-            self._cache["yaml"] = render_yaml(self.template())
+            self._cache["yaml"] = render_yaml(self.template_dict())
         return self._cache["yaml"]
 
     def parameter_values(self, environment: Environment) -> dict[str, str]:
@@ -136,7 +142,7 @@ _RESOURCE_KEY_ORDER = ("Type", "Condition", "DependsOn", "DeletionPolicy", "Upda
                        "Properties")
 
 
-def render_yaml(template: Template) -> str:
+def render_yaml(data: dict[str, Any]) -> str:
     """YAML in the order people read CloudFormation (sections, then Type before Properties).
 
     Deterministic: section and resource-attribute order is fixed here, everything else keeps the order
@@ -144,16 +150,17 @@ def render_yaml(template: Template) -> str:
     """
     import cfn_flip
 
-    data = template.to_dict()
     ordered = {key: data[key] for key in _SECTION_ORDER if key in data}
     unknown = set(data) - set(ordered)
     if unknown:  # pragma: no cover - a new template section would need a place in the order
         raise ValueError(f"unordered template sections: {sorted(unknown)}")
-    resources = ordered.get("Resources", {})
-    for name, resource in resources.items():
+    resources = {}
+    for name, resource in ordered.get("Resources", {}).items():
         first = {k: resource[k] for k in _RESOURCE_KEY_ORDER if k in resource}
         rest = {k: v for k, v in resource.items() if k not in first}
         resources[name] = {**first, **rest}
+    if resources:
+        ordered["Resources"] = resources
     # Through JSON so cfn_flip keeps this key order and writes the short intrinsic forms (!Ref, !Sub).
     return cfn_flip.to_yaml(json.dumps(ordered), clean_up=False, long_form=False)
 

@@ -13,7 +13,6 @@ from pydantic import Field, model_validator
 from troposphere import (
     AccountId,
     And,
-    Cidr,
     Equals,
     Export,
     GetAtt,
@@ -23,7 +22,6 @@ from troposphere import (
     Not,
     Output,
     Ref,
-    Region,
     Select,
     Sub,
     Tag,
@@ -66,10 +64,13 @@ class NetworkConfig(StrictModel):
         return self
 
 
-def subnet_bits(vpc_cidr: str) -> int:
-    """Host bits of each subnet when the VPC is split into SUBNET_BLOCKS blocks."""
-    prefix = ipaddress.IPv4Network(vpc_cidr).prefixlen
-    return 32 - prefix - (SUBNET_BLOCKS.bit_length() - 1)
+def subnet_cidrs(vpc_cidr: str, kind: str) -> list[str]:
+    """The three subnet CIDRs of one kind (A, B, C), computed here rather than with Fn::Cidr so the
+    exact ranges are visible in output/parameters and reviewed with every change."""
+    network = ipaddress.IPv4Network(vpc_cidr)
+    blocks = list(network.subnets(prefixlen_diff=SUBNET_BLOCKS.bit_length() - 1))
+    index = PRIVATE_BLOCK if kind == "private" else PUBLIC_BLOCK
+    return [str(blocks[index[az]]) for az in N.AZ_LETTERS]
 
 
 INPUTS = (
@@ -80,8 +81,10 @@ INPUTS = (
           allowed_values=("2", "3")),
     Input(N.NAT_GATEWAY_COUNT, "NAT gateways: 1, or one per availability zone",
           lambda env: env.network.nat_gateway_count, allowed_values=("1", "2", "3")),
-    Input(N.SUBNET_BITS, "Host bits of each subnet (the VPC is split into 8 equal blocks)",
-          lambda env: subnet_bits(env.network.vpc_cidr), type="Number", min_value=5, max_value=13),
+    Input(N.PUBLIC_SUBNET_CIDRS, "CIDRs of the public subnets in AZ A, B and C (C used only with 3 AZs)",
+          lambda env: subnet_cidrs(env.network.vpc_cidr, "public"), type="CommaDelimitedList"),
+    Input(N.PRIVATE_SUBNET_CIDRS, "CIDRs of the private subnets in AZ A, B and C (C used only with 3 AZs)",
+          lambda env: subnet_cidrs(env.network.vpc_cidr, "private"), type="CommaDelimitedList"),
     Input(N.FLOW_LOG_RETENTION, "Days to keep VPC flow logs", lambda env: env.network.flow_log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
 )
@@ -138,14 +141,14 @@ def build(t: Template) -> None:
         DestinationCidrBlock="0.0.0.0/0", GatewayId=Ref(N.INTERNET_GATEWAY),
     ))
 
-    cidrs = Cidr(Ref(N.VPC_CIDR), SUBNET_BLOCKS, Ref(N.SUBNET_BITS))
     for index, az in enumerate(N.AZ_LETTERS):
         condition = _az_condition(az)
         extra = {"Condition": condition} if condition else {}
-        zone = Select(index, GetAZs(Region))
+        # GetAZs "" is the stack's own region (same as AWS::Region, and understood by moto too).
+        zone = Select(index, GetAZs(""))
         t.add_resource(ec2.Subnet(
             N.public_subnet(az), VpcId=Ref(N.VPC), AvailabilityZone=zone,
-            CidrBlock=Select(PUBLIC_BLOCK[az], cidrs),
+            CidrBlock=Select(index, Ref(N.PUBLIC_SUBNET_CIDRS)),
             # Only the load balancers and NAT gateways live here, and they get their own addresses.
             MapPublicIpOnLaunch=False, Tags=_name(f"public-{az.lower()}"), **extra,
         ))
@@ -155,7 +158,7 @@ def build(t: Template) -> None:
         ))
         t.add_resource(ec2.Subnet(
             N.private_subnet(az), VpcId=Ref(N.VPC), AvailabilityZone=zone,
-            CidrBlock=Select(PRIVATE_BLOCK[az], cidrs), MapPublicIpOnLaunch=False,
+            CidrBlock=Select(index, Ref(N.PRIVATE_SUBNET_CIDRS)), MapPublicIpOnLaunch=False,
             Tags=_name(f"private-{az.lower()}"), **extra,
         ))
         t.add_resource(ec2.RouteTable(

@@ -1,0 +1,89 @@
+"""The ``pipeline`` section of an environment file: which repository and branch deploy to this account."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
+
+from herd_cfn.fields import LogRetentionDays, StrictModel
+
+COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE")
+
+# GitHub: owner 1-39 letters, digits or inner hyphens; repository letters, digits, '.', '_', '-'.
+REPOSITORY_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
+CONNECTION_ARN_PATTERN = (
+    r"^$|^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+)
+SECRET_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
+RELATIVE_PATH_PATTERN = r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]+$"
+
+
+def _repository(value: str) -> str:
+    if not re.fullmatch(REPOSITORY_PATTERN.strip("^$"), value) or value.split("/")[0].endswith("-"):
+        raise ValueError(f"must be a GitHub repository as owner/name, e.g. herd-itt/openremote-custom, got {value!r}")
+    return value
+
+
+def _branch(value: str) -> str:
+    """The rules of `git check-ref-format --branch`, so a typo fails here and not as a pipeline that never runs."""
+    problems = []
+    if not value or value == "@":
+        problems.append("must not be empty or '@'")
+    if re.search(r"[\x00-\x20\x7f~^:?*\[\\]", value):
+        problems.append("must not contain spaces, control characters or any of ~ ^ : ? * [ \\")
+    if ".." in value or "@{" in value or "//" in value:
+        problems.append("must not contain '..', '@{' or '//'")
+    if value.startswith(("/", "-")) or value.endswith(("/", ".", ".lock")):
+        problems.append("must not start with '/' or '-' nor end with '/', '.' or '.lock'")
+    if any(part.startswith(".") for part in value.split("/")):
+        problems.append("no path component may start with '.'")
+    if problems:
+        raise ValueError(f"{value!r} is not a valid git branch name: {'; '.join(problems)}")
+    return value
+
+
+def _pattern(pattern: str, what: str):
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern.replace("^$|", "").strip("^$"), value):
+            raise ValueError(f"must be {what}, got {value!r}")
+        return value
+
+    return AfterValidator(check)
+
+
+GitHubRepository = Annotated[str, AfterValidator(_repository)]
+GitBranch = Annotated[str, AfterValidator(_branch)]
+ConnectionArn = Annotated[str, _pattern(
+    CONNECTION_ARN_PATTERN,
+    "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")]
+SecretArn = Annotated[str, _pattern(SECRET_ARN_PATTERN, "a Secrets Manager secret ARN")]
+Email = Annotated[str, _pattern(EMAIL_PATTERN, "an e-mail address")]
+RelativePath = Annotated[str, _pattern(
+    RELATIVE_PATH_PATTERN, "a relative path inside the application repository (no leading '/', no '..')")]
+
+
+class PipelineConfig(StrictModel):
+    repository: GitHubRepository = Field(description="The application repository on GitHub, owner/name")
+    branch: GitBranch = Field(description="A push to this branch deploys to this account (dev: the dev branch; "
+                                          "prod: the branch merges land on)")
+    connection_arn: ConnectionArn | None = Field(
+        None, description="An existing CodeConnections connection to GitHub; when absent the stack creates one, "
+                          "which must be activated once in the console")
+    require_approval: bool = Field(False, description="Wait for a manual approval between build and deploy")
+    build_compute_type: Literal[COMPUTE_TYPES] = Field(  # type: ignore[valid-type]
+        "BUILD_GENERAL1_MEDIUM", description="CodeBuild compute size; Gradle + Docker want at least MEDIUM")
+    build_timeout_minutes: int = Field(60, ge=10, le=480, description="Stop a build that runs longer")
+    dockerfile: RelativePath = Field("Dockerfile", description="Path of the Dockerfile in the application repository")
+    docker_build_context: RelativePath = Field(".", description="Docker build context in the application repository")
+    docker_hub_secret_arn: SecretArn | None = Field(
+        None, description="Secrets Manager secret with JSON keys username and password, to pull from Docker Hub "
+                          "without its anonymous pull limit")
+    termination_wait_minutes: int = Field(
+        5, ge=0, le=60, description="Minutes the old manager task keeps running after traffic moved (rollback "
+                                    "window); short, because the manager is a singleton")
+    log_retention_days: LogRetentionDays = Field(30, description="Days to keep build and hook logs")
+    notification_email: Email | None = Field(
+        None, description="Address subscribed to pipeline notifications (confirm the subscription once)")

@@ -1,0 +1,233 @@
+"""buildspec.yml really runs: its phases' commands, in order, in one bash (as CodeBuild's buildspec 0.2
+does), with a recording fake ``docker`` on PATH and the real AWS CLI against moto.
+
+What cannot run here: docker itself (the fake records argv and succeeds) and CodeBuild's own
+machinery (the phases run one after another; a failing command stops the build, as with
+``on-failure: ABORT``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import boto3
+import pytest
+import yaml
+
+from herd_cfn import names
+from herd_cfn.stacks.pipeline import appspec_text, buildspec_text
+
+from .conftest import ROOT
+
+PHASES = ("install", "pre_build", "build", "post_build")
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"  # moto's default account
+REPOSITORY = "herd-manager"
+REPOSITORY_URI = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{REPOSITORY}"
+AWS_CLI_DIR = Path(sys.executable).parent  # the venv's bin holds the AWS CLI (awscli 1.x)
+
+FAKE_DOCKER = """#!/usr/bin/env bash
+# Records each call; `login --password-stdin` must receive the password on stdin, as real docker does.
+printf '%s\\n' "$*" >> "$DOCKER_LOG"
+if [ "$1" = login ]; then
+  password="$(cat)"
+  [ -n "$password" ] || { echo "fake docker: no password on stdin" >&2; exit 1; }
+  printf 'password:%s\\n' "$password" >> "$DOCKER_LOG"
+fi
+exit 0
+"""
+
+
+def script(buildspec: dict) -> str:
+    """One bash script of every phase's commands; the first failing command ends it with its status."""
+    lines = []
+    for phase in PHASES:
+        for command in buildspec["phases"].get(phase, {}).get("commands", []):
+            lines += [command, '__status=$?; if [ "$__status" -ne 0 ]; then exit "$__status"; fi']
+    return "\n".join(lines) + "\n"
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """The application repository's checkout, as CodeBuild unpacks it."""
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "Dockerfile").write_text("FROM scratch\n")
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    docker = bin_dir / "docker"
+    docker.write_text(FAKE_DOCKER)
+    docker.chmod(0o755)
+    return app
+
+
+def build_env(aws, workdir: Path, **overrides: str | None) -> dict[str, str]:
+    env = {
+        "PATH": f"{workdir.parent / 'bin'}:{AWS_CLI_DIR}:/usr/bin:/bin",
+        "HOME": str(workdir.parent),
+        "DOCKER_LOG": str(workdir.parent / "docker.log"),
+        "AWS_ENDPOINT_URL": aws.endpoint_url,  # awscli 1.x honours it (botocore's service endpoint config)
+        "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        # CodeBuild sets these.
+        "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "CODEBUILD_RESOLVED_SOURCE_VERSION": COMMIT,
+        "CODEBUILD_BUILD_SUCCEEDING": "1",
+        # The project sets these (herd_cfn/stacks/pipeline.py).
+        "REPOSITORY_URI": REPOSITORY_URI, "TASK_FAMILY": names.Service.MANAGER_TASK_FAMILY,
+        "CONTAINER_NAME": names.Service.MANAGER_CONTAINER, "AWS_ACCOUNT_ID": ACCOUNT,
+        "DOCKERFILE": "Dockerfile", "DOCKER_BUILD_CONTEXT": ".", "APPSPEC_YAML": appspec_text(),
+    }
+    for key, value in overrides.items():
+        if value is None:
+            env.pop(key, None)
+        else:
+            env[key] = value
+    return env
+
+
+def run_buildspec(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    buildspec = yaml.safe_load(buildspec_text())
+    assert buildspec["env"]["shell"] == "bash"
+    return subprocess.run(["bash", "-c", script(buildspec)], cwd=cwd, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def task_definition(image: str, cpu: str) -> dict:
+    return {
+        "family": names.Service.MANAGER_TASK_FAMILY, "networkMode": "awsvpc", "requiresCompatibilities": ["FARGATE"],
+        "cpu": cpu, "memory": "2048",
+        "containerDefinitions": [
+            {"name": names.Service.MANAGER_CONTAINER, "image": image, "essential": True,
+             "portMappings": [{"containerPort": 8080, "protocol": "tcp"}],
+             "environment": [{"name": "OR_HOSTNAME", "value": "platform-dev.herd-itt.com"}]},
+            {"name": "log-router", "image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:stable",
+             "essential": False},
+        ],
+    }
+
+
+@pytest.fixture
+def account(aws):
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                    region_name=REGION)
+    ecr = session.client("ecr", endpoint_url=aws.endpoint_url)
+    ecs = session.client("ecs", endpoint_url=aws.endpoint_url)
+    ecr.create_repository(repositoryName=REPOSITORY)
+    ecs.register_task_definition(**task_definition("openremote/manager:1.28.1", cpu="512"))
+    ecs.register_task_definition(**task_definition("openremote/manager:1.28.1", cpu="1024"))  # the newest
+    return ecr, ecs
+
+
+def test_builds_pushes_and_writes_the_deploy_artifacts(aws, account, workdir):
+    result = run_buildspec(build_env(aws, workdir), workdir)
+    assert result.returncode == 0, result.stderr
+
+    image_uri = f"{REPOSITORY_URI}:{COMMIT[:12]}"
+    assert json.loads((workdir / "imageDetail.json").read_text()) == {"ImageURI": image_uri}
+
+    taskdef = json.loads((workdir / "taskdef.json").read_text())
+    assert taskdef["cpu"] == "1024", "the newest revision of the family"
+    manager, router = taskdef["containerDefinitions"]
+    assert manager["image"] == "<IMAGE1_NAME>"
+    assert router["image"].startswith("public.ecr.aws/"), "other containers keep their image"
+    assert manager["environment"] == [{"name": "OR_HOSTNAME", "value": "platform-dev.herd-itt.com"}]
+    for read_only in ("taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities",
+                      "registeredAt", "registeredBy", "deregisteredAt"):
+        assert read_only not in taskdef
+
+    # What CodeDeployToECS does with it: substitute the image, register a new revision.
+    registered = json.dumps(taskdef).replace("<IMAGE1_NAME>", image_uri)
+    cli = subprocess.run(["aws", "ecs", "register-task-definition", "--cli-input-json", registered],
+                         env=build_env(aws, workdir), capture_output=True, text=True)
+    assert cli.returncode == 0, cli.stderr
+    assert json.loads(cli.stdout)["taskDefinition"]["revision"] == 3
+
+    assert (workdir / "appspec.yaml").read_text() == (ROOT / "appspec.yaml").read_text()
+    assert not (workdir / "taskdef-current.json").exists()
+
+    calls = (workdir.parent / "docker.log").read_text().splitlines()
+    assert calls[0] == f"login --username AWS --password-stdin {ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
+    assert calls[1] == f"password:{ACCOUNT}-auth-token"  # moto's token, piped from aws ecr get-login-password
+    assert calls[2] == f"build --file Dockerfile --tag {image_uri} --build-arg GIT_COMMIT={COMMIT} ."
+    assert calls[3] == f"push {image_uri}"
+    assert len(calls) == 4
+
+
+def test_pipeline_commit_id_wins_over_codebuilds(aws, account, workdir):
+    result = run_buildspec(build_env(aws, workdir, COMMIT_ID="fedcba9876543210fedc"), workdir)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((workdir / "imageDetail.json").read_text())["ImageURI"].endswith(":fedcba987654")
+
+
+def test_an_image_already_in_ecr_is_not_built_again(aws, account, workdir):
+    """Re-running the pipeline for the same commit only rolls out the newest task definition."""
+    ecr, _ = account
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                           "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1,
+                                      "digest": "sha256:" + "a" * 64}, "layers": []})
+    ecr.put_image(repositoryName=REPOSITORY, imageManifest=manifest, imageTag=COMMIT[:12])
+    result = run_buildspec(build_env(aws, workdir), workdir)
+    assert result.returncode == 0, result.stderr
+    assert not (workdir.parent / "docker.log").exists(), "no login, build or push"
+    assert "already in ECR" in result.stdout
+    assert json.loads((workdir / "imageDetail.json").read_text())["ImageURI"] == f"{REPOSITORY_URI}:{COMMIT[:12]}"
+
+
+def test_docker_hub_login_when_credentials_are_given(aws, account, workdir):
+    env = build_env(aws, workdir, DOCKERHUB_USERNAME="herd", DOCKERHUB_PASSWORD="s3cret")
+    result = run_buildspec(env, workdir)
+    assert result.returncode == 0, result.stderr
+    calls = (workdir.parent / "docker.log").read_text().splitlines()
+    assert "login --username herd --password-stdin" in calls
+    assert calls[calls.index("login --username herd --password-stdin") + 1] == "password:s3cret"
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("variable", ["REPOSITORY_URI", "TASK_FAMILY", "CONTAINER_NAME", "APPSPEC_YAML"])
+def test_a_missing_variable_stops_the_build_and_names_it(aws, account, workdir, variable):
+    result = run_buildspec(build_env(aws, workdir, **{variable: None}), workdir)
+    assert result.returncode != 0
+    assert f"{variable}: set {variable}" in result.stderr
+    assert not (workdir.parent / "docker.log").exists()
+    assert not (workdir / "imageDetail.json").exists()
+
+
+def test_no_commit_id_stops_the_build(aws, account, workdir):
+    result = run_buildspec(build_env(aws, workdir, CODEBUILD_RESOLVED_SOURCE_VERSION=None), workdir)
+    assert result.returncode != 0
+    assert "COMMIT_ID: set COMMIT_ID" in result.stderr
+
+
+def test_a_missing_dockerfile_is_reported(aws, account, workdir):
+    (workdir / "Dockerfile").unlink()
+    result = run_buildspec(build_env(aws, workdir), workdir)
+    assert result.returncode != 0
+    assert "no Dockerfile in the application repository" in result.stderr
+
+
+def test_a_task_definition_without_the_container_fails(aws, account, workdir):
+    result = run_buildspec(build_env(aws, workdir, CONTAINER_NAME="web"), workdir)
+    assert result.returncode != 0
+    assert "has no container 'web' (found: manager, log-router)" in result.stderr
+    assert not (workdir / "taskdef.json").exists()
+
+
+def test_a_failed_docker_build_leaves_no_deploy_artifacts(aws, account, workdir):
+    failing = workdir.parent / "bin" / "docker"
+    failing.write_text('#!/usr/bin/env bash\n[ "$1" = build ] && exit 1\ncat >/dev/null; exit 0\n')
+    result = run_buildspec(build_env(aws, workdir), workdir)
+    assert result.returncode == 1
+    assert not (workdir / "imageDetail.json").exists()
+
+
+def test_the_fake_docker_shadows_any_real_one(workdir):
+    path = f"{workdir.parent / 'bin'}:{AWS_CLI_DIR}:/usr/bin:/bin"
+    assert shutil.which("docker", path=path) == str(workdir.parent / "bin" / "docker")
+    assert shutil.which("aws", path=path) == str(AWS_CLI_DIR / "aws")
+    assert os.access(workdir.parent / "bin" / "docker", os.X_OK)

@@ -1,0 +1,64 @@
+"""Logical IDs are API: a renamed or dropped logical ID makes CloudFormation replace or delete a
+real resource (a VPC, a file system). The recorded list in tests/data/logical_ids.json may only grow.
+
+After adding resources, record them:  python -m tests.test_logical_ids
+Dropping one on purpose: remove it from the JSON file in the same commit and say why.
+"""
+
+from __future__ import annotations
+
+import json
+
+from cfn_flip import load_yaml
+
+from herd_cfn import registry
+
+from .conftest import ROOT
+
+RECORD = ROOT / "tests" / "data" / "logical_ids.json"
+
+
+def current() -> dict[str, list[str]]:
+    return {
+        stack.name: sorted(load_yaml(stack.template_body())["Resources"])
+        for stack in registry.all_stacks()
+    }
+
+
+def test_no_recorded_logical_id_disappears():
+    recorded = json.loads(RECORD.read_text())
+    now = current()
+    missing = {stack: sorted(set(ids) - set(now.get(stack, []))) for stack, ids in recorded.items()}
+    missing = {k: v for k, v in missing.items() if v}
+    assert not missing, f"logical IDs gone (CloudFormation would replace/delete these resources): {missing}"
+
+
+def test_every_logical_id_is_recorded():
+    recorded = json.loads(RECORD.read_text())
+    unrecorded = {s: sorted(set(ids) - set(recorded.get(s, []))) for s, ids in current().items()}
+    unrecorded = {k: v for k, v in unrecorded.items() if v}
+    assert not unrecorded, f"record new logical IDs with `python -m tests.test_logical_ids`: {unrecorded}"
+
+
+def test_logical_ids_come_from_the_names_module():
+    """Every resource's logical ID is spelled in herd_cfn/names.py, not inline in a stack module."""
+    source = (ROOT / "herd_cfn" / "names.py").read_text()
+    for stack, ids in current().items():
+        for logical_id in ids:
+            assert f'"{logical_id}"' in source or _generated(logical_id, source), (stack, logical_id)
+
+
+def _generated(logical_id: str, source: str) -> bool:
+    # Per-AZ names come from f-strings in names.py, e.g. f"PrivateSubnet{az}".
+    return any(
+        f'f"{logical_id[:i]}{{az}}{logical_id[i + 1:]}"' in source
+        for i, letter in enumerate(logical_id) if letter in "ABC"
+    )
+
+
+if __name__ == "__main__":
+    merged = json.loads(RECORD.read_text()) if RECORD.exists() else {}
+    for stack, ids in current().items():
+        merged[stack] = sorted(set(merged.get(stack, [])) | set(ids))
+    RECORD.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
+    print(f"recorded {sum(map(len, merged.values()))} logical IDs in {RECORD}")

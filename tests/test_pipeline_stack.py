@@ -1,0 +1,359 @@
+"""The pipeline template: what triggers it, how the build's artifacts reach CodeDeploy, which
+conditions switch what, how the BeforeAllowTraffic hook is wired, and how tight the roles are."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+from cfn_flip import load_yaml
+
+from herd_cfn import names, registry
+from herd_cfn.environments import load_project
+from herd_cfn.evaluate import Evaluated
+from herd_cfn.lambdas import before_allow_traffic, inline_source
+from herd_cfn.stacks import pipeline_hook
+from herd_cfn.stacks.pipeline import appspec_text, buildspec_text
+
+from .conftest import ROOT
+
+P = names.Pipeline
+STACK = registry.get(names.PIPELINE)
+TEMPLATE = load_yaml(STACK.template_body())
+BASE = {P.REPOSITORY: "herd-itt/openremote-custom", P.BRANCH: "dev", P.COMPUTE_TYPE: "BUILD_GENERAL1_MEDIUM",
+        P.BUILD_TIMEOUT: "60", P.DOCKERFILE: "Dockerfile", P.DOCKER_CONTEXT: ".", P.TERMINATION_WAIT: "5",
+        P.LOG_RETENTION: "30", P.DOMAIN: "platform-dev.herd-itt.com"}
+
+
+def evaluated(**values: str) -> Evaluated:
+    return Evaluated(TEMPLATE, {**BASE, **values})
+
+
+def stages(ev: Evaluated) -> dict[str, dict]:
+    pipeline = ev.resources()[P.PIPELINE]["Properties"]
+    return {stage["Name"]: stage for stage in pipeline["Stages"]}
+
+
+def imports(expr) -> set[str]:
+    found: set[str] = set()
+    if isinstance(expr, dict):
+        if set(expr) == {"Fn::ImportValue"}:
+            found.add(expr["Fn::ImportValue"])
+        for value in expr.values():
+            found |= imports(value)
+    elif isinstance(expr, list):
+        for value in expr:
+            found |= imports(value)
+    return found
+
+
+def test_pushes_to_the_branch_parameter_trigger_the_pipeline():
+    pipeline = TEMPLATE["Resources"][P.PIPELINE]["Properties"]
+    assert pipeline["PipelineType"] == "V2"
+    (trigger,) = pipeline["Triggers"]
+    assert trigger["ProviderType"] == "CodeStarSourceConnection"
+    git = trigger["GitConfiguration"]
+    assert git["SourceActionName"] == P.SOURCE_ACTION
+    assert git["Push"] == [{"Branches": {"Includes": [{"Ref": P.BRANCH}]}}]
+    (source,) = stages(evaluated())["Source"]["Actions"]
+    assert source["Name"] == P.SOURCE_ACTION
+    assert source["ActionTypeId"]["Provider"] == "CodeStarSourceConnection"
+    assert source["Configuration"]["BranchName"] == BASE[P.BRANCH]  # the parameter's value
+    assert source["Configuration"]["FullRepositoryId"] == BASE[P.REPOSITORY]
+
+
+def test_committed_parameters_send_dev_and_prod_their_own_branch():
+    dev = json.loads((ROOT / "output/parameters/dev/pipeline.json").read_text())
+    prod = json.loads((ROOT / "output/parameters/prod/pipeline.json").read_text())
+    branch = {e["ParameterKey"]: e["ParameterValue"] for e in dev}[P.BRANCH], \
+        {e["ParameterKey"]: e["ParameterValue"] for e in prod}[P.BRANCH]
+    assert branch == ("dev", "main")
+
+
+def test_deploy_action_takes_the_builds_artifacts():
+    ev = evaluated()
+    (build,) = stages(ev)["Build"]["Actions"]
+    (deploy,) = stages(ev)["Deploy"]["Actions"]
+    assert deploy["ActionTypeId"] == {"Category": "Deploy", "Owner": "AWS", "Provider": "CodeDeployToECS",
+                                      "Version": "1"}
+    produced = [a["Name"] for a in build["OutputArtifacts"]]
+    assert [a["Name"] for a in deploy["InputArtifacts"]] == produced
+    config = deploy["Configuration"]
+    assert config["TaskDefinitionTemplateArtifact"] in produced
+    assert config["AppSpecTemplateArtifact"] in produced
+    assert config["Image1ArtifactName"] in produced
+    assert config["TaskDefinitionTemplatePath"] == "taskdef.json"
+    assert config["AppSpecTemplatePath"] == "appspec.yaml"
+    assert config["Image1ContainerName"] == "IMAGE1_NAME"
+    # The buildspec writes exactly those files as its artifact, and the placeholder CodeDeploy fills in.
+    buildspec = yaml.safe_load(buildspec_text())
+    assert set(buildspec["artifacts"]["files"]) == {"imageDetail.json", "taskdef.json", "appspec.yaml"}
+    assert "<IMAGE1_NAME>" in buildspec_text()
+    assert config["DeploymentGroupName"] == {"Ref": P.DEPLOYMENT_GROUP}
+    # The build receives the commit id from the source action's variables.
+    variables = json.loads(build["Configuration"]["EnvironmentVariables"])
+    assert variables == [{"name": "COMMIT_ID", "type": "PLAINTEXT", "value": "#{SourceVariables.CommitId}"}]
+    (source,) = stages(ev)["Source"]["Actions"]
+    assert source["Namespace"] == "SourceVariables"
+
+
+@pytest.mark.parametrize(("flag", "expected"), [("false", ["Source", "Build", "Deploy"]),
+                                                ("true", ["Source", "Build", "Approve", "Deploy"])])
+def test_approval_stage_exists_only_when_required(flag, expected):
+    ev = evaluated(**{P.REQUIRE_APPROVAL: flag})
+    assert list(stages(ev)) == expected
+    if flag == "true":
+        (action,) = stages(ev)["Approve"]["Actions"]
+        assert action["ActionTypeId"]["Provider"] == "Manual"
+
+
+def test_approval_is_off_unless_asked_for():
+    assert TEMPLATE["Parameters"][P.REQUIRE_APPROVAL]["Default"] == "false"
+    for env in load_project(ROOT / "parameters").environments.values():
+        assert env.pipeline.require_approval is False, "the merge to the prod branch is the approval"
+
+
+@pytest.mark.parametrize("existing", ["", "arn:aws:codeconnections:eu-west-1:222222222222:connection/"
+                                          "0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"])
+def test_connection_is_created_unless_one_is_given(existing):
+    ev = evaluated(**{P.CONNECTION_ARN: existing})
+    created = ev.of_type("AWS::CodeConnections::Connection")
+    output = ev.outputs()[P.OUT_CONNECTION_ARN]
+    (source,) = stages(ev)["Source"]["Actions"]
+    if existing:
+        assert created == {}
+        assert output["Value"] == existing
+        assert source["Configuration"]["ConnectionArn"] == existing
+    else:
+        assert created[P.CONNECTION]["Properties"]["ProviderType"] == "GitHub"
+        assert output["Value"] == {"Fn::GetAtt": [P.CONNECTION, "ConnectionArn"]}
+        assert "activate it once in the console" in ev.outputs()[P.OUT_CONNECTION_NOTE]["Value"]
+    assert output["Export"]["Name"] == "herd-pipeline-GitHubConnectionArn"
+
+
+def test_build_project_embeds_this_repositorys_buildspec_and_appspec():
+    project = TEMPLATE["Resources"][P.BUILD_PROJECT]["Properties"]
+    assert project["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": (ROOT / "buildspec.yml").read_text()}
+    assert project["Environment"]["PrivilegedMode"] is True
+    assert project["Environment"]["ComputeType"] == {"Ref": P.COMPUTE_TYPE}
+    assert project["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"]}
+    assert project["LogsConfig"]["CloudWatchLogs"]["GroupName"] == {"Ref": P.BUILD_LOG_GROUP}
+    log_group = TEMPLATE["Resources"][P.BUILD_LOG_GROUP]["Properties"]
+    assert log_group["RetentionInDays"] == {"Ref": P.LOG_RETENTION}
+    assert TEMPLATE["Parameters"][P.COMPUTE_TYPE]["AllowedValues"] == [
+        "BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE"]
+
+
+@pytest.mark.parametrize("secret", ["", "arn:aws:secretsmanager:eu-west-1:222222222222:secret:dockerhub-AbCdEf"])
+def test_build_gets_the_variables_the_buildspec_requires(secret):
+    ev = evaluated(**{P.DOCKER_HUB_SECRET_ARN: secret})
+    variables = {v["Name"]: v for v in
+                 ev.resources()[P.BUILD_PROJECT]["Properties"]["Environment"]["EnvironmentVariables"]}
+    required = {"REPOSITORY_URI", "TASK_FAMILY", "CONTAINER_NAME", "APPSPEC_YAML", "DOCKERFILE",
+                "DOCKER_BUILD_CONTEXT"}
+    assert required <= set(variables)
+    for name in required:  # the buildspec refuses to run without each (tests/test_buildspec.py)
+        assert name in buildspec_text()
+    assert variables["APPSPEC_YAML"]["Value"] == appspec_text()
+    assert variables["REPOSITORY_URI"]["Value"] == {"Fn::ImportValue": "herd-data-EcrRepositoryUri"}
+    assert variables["TASK_FAMILY"]["Value"] == {"Fn::ImportValue": "herd-service-ManagerTaskFamily"}
+    assert variables["CONTAINER_NAME"]["Value"] == names.Service.MANAGER_CONTAINER
+    build_role = ev.resources()[P.BUILD_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    secret_reads = [s for s in build_role if "secretsmanager:GetSecretValue" in s["Action"]]
+    if secret:
+        assert variables["DOCKERHUB_USERNAME"] == {
+            "Name": "DOCKERHUB_USERNAME", "Type": "SECRETS_MANAGER",
+            "Value": {"Fn::Sub": "${%s}:username" % P.DOCKER_HUB_SECRET_ARN}}
+        assert variables["DOCKERHUB_PASSWORD"]["Type"] == "SECRETS_MANAGER"
+        assert [s["Resource"] for s in secret_reads] == [[secret]]
+    else:
+        assert "DOCKERHUB_USERNAME" not in variables
+        assert secret_reads == []
+
+
+def test_blue_green_deployment_group_rolls_back_on_failure_and_alarms():
+    group = TEMPLATE["Resources"][P.DEPLOYMENT_GROUP]["Properties"]
+    assert TEMPLATE["Resources"][P.DEPLOY_APPLICATION]["Properties"]["ComputePlatform"] == "ECS"
+    assert group["DeploymentConfigName"] == "CodeDeployDefault.ECSAllAtOnce"
+    assert group["DeploymentStyle"] == {"DeploymentType": "BLUE_GREEN", "DeploymentOption": "WITH_TRAFFIC_CONTROL"}
+    terminate = group["BlueGreenDeploymentConfiguration"]["TerminateBlueInstancesOnDeploymentSuccess"]
+    assert terminate == {"Action": "TERMINATE", "TerminationWaitTimeInMinutes": {"Ref": P.TERMINATION_WAIT}}
+    assert TEMPLATE["Parameters"][P.TERMINATION_WAIT]["MaxValue"] <= 60
+    assert sorted(group["AutoRollbackConfiguration"]["Events"]) == ["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]
+    alarms = group["AlarmConfiguration"]
+    assert alarms["Enabled"] is True
+    exported = {"Fn::Split": [",", {"Fn::ImportValue": "herd-service-RollbackAlarmNames"}]}
+    assert alarms["Alarms"] == [{"Name": {"Fn::Select": [i, exported]}} for i in range(P.ROLLBACK_ALARM_COUNT)]
+    (pair,) = group["LoadBalancerInfo"]["TargetGroupPairInfoList"]
+    assert pair["TargetGroups"] == [{"Name": {"Fn::ImportValue": "herd-service-ManagerBlueTargetGroupName"}},
+                                    {"Name": {"Fn::ImportValue": "herd-service-ManagerGreenTargetGroupName"}}]
+    assert pair["ProdTrafficRoute"] == {"ListenerArns": [{"Fn::ImportValue": "herd-service-HttpsListenerArn"}]}
+    assert pair["TestTrafficRoute"] == {"ListenerArns": [{"Fn::ImportValue": "herd-service-TestListenerArn"}]}
+
+
+def test_appspec_names_the_hooks_and_container_of_names_py():
+    appspec = yaml.safe_load(appspec_text())
+    assert appspec["version"] == 0.0
+    (resource,) = appspec["Resources"]
+    target = resource["TargetService"]
+    assert target["Type"] == "AWS::ECS::Service"
+    assert target["Properties"]["TaskDefinition"] == "<TASK_DEFINITION>"
+    assert target["Properties"]["LoadBalancerInfo"] == {
+        "ContainerName": names.Service.MANAGER_CONTAINER, "ContainerPort": names.Service.MANAGER_HTTP_PORT}
+    assert appspec["Hooks"] == [{"BeforeAllowTraffic": P.BEFORE_ALLOW_TRAFFIC_FUNCTION},
+                                {"AfterAllowTraffic": names.Service.RECONCILE_FUNCTION_NAME}]
+
+
+def test_codedeploy_may_invoke_exactly_the_two_hooks():
+    statements = TEMPLATE["Resources"][P.DEPLOY_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (invoke,) = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
+    assert invoke["Action"] == ["lambda:InvokeFunction"]
+    assert invoke["Resource"] == [{"Fn::GetAtt": [P.HOOK_FUNCTION, "Arn"]},
+                                  {"Fn::ImportValue": "herd-service-MqttReconcileFunctionArn"}]
+    hook = TEMPLATE["Resources"][P.HOOK_FUNCTION]["Properties"]
+    assert hook["FunctionName"] == P.BEFORE_ALLOW_TRAFFIC_FUNCTION
+    (pass_role,) = [s for s in statements if s["Action"] == ["iam:PassRole"]]
+    assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert pass_role["Resource"] == [{"Fn::ImportValue": "herd-service-ManagerTaskRoleArn"},
+                                     {"Fn::ImportValue": "herd-service-ManagerExecutionRoleArn"}]
+
+
+def test_before_allow_traffic_hook_runs_in_the_vpc_and_reaches_the_test_listener():
+    resources = TEMPLATE["Resources"]
+    function = resources[P.HOOK_FUNCTION]["Properties"]
+    assert function["Code"]["ZipFile"] == inline_source("before_allow_traffic")
+    assert (function["Runtime"], function["Handler"]) == ("python3.12", "index.handler")
+    variables = function["Environment"]["Variables"]
+    assert set(variables) == set(pipeline_hook.environment())
+    source = (ROOT / "herd_cfn/lambdas/before_allow_traffic.py").read_text()
+    for name in variables:  # every variable the module reads, and only those
+        assert f'"{name}"' in source, name
+    assert before_allow_traffic.__doc__ and "HEALTH_HOSTNAME" in before_allow_traffic.__doc__
+    assert variables["LOAD_BALANCER_ARN"] == {"Fn::ImportValue": "herd-service-LoadBalancerArn"}
+    assert variables["TEST_LISTENER_PORT"] == {"Fn::ImportValue": "herd-service-TestListenerPort"}
+    assert variables["HEALTH_HOSTNAME"] == {"Ref": P.DOMAIN}
+    assert variables["HEALTH_PATH"] == "/api/master/info"
+    assert int(variables["HEALTH_TIMEOUT_SECONDS"]) < function["Timeout"]
+    vpc = function["VpcConfig"]
+    assert vpc["SubnetIds"] == {"Fn::Split": [",", {"Fn::ImportValue": "herd-network-PrivateSubnetIds"}]}
+    assert vpc["SecurityGroupIds"] == [{"Ref": P.HOOK_SECURITY_GROUP}]
+
+    test_port = {"Fn::ImportValue": "herd-service-TestListenerPort"}
+    alb_group = {"Fn::ImportValue": "herd-service-LoadBalancerSecurityGroupId"}
+    ingress = resources[P.HOOK_TO_ALB_INGRESS]
+    assert ingress["Type"] == "AWS::EC2::SecurityGroupIngress"
+    assert dict(ingress["Properties"]) | {"Description": None} == {
+        "GroupId": alb_group, "IpProtocol": "tcp", "FromPort": test_port, "ToPort": test_port,
+        "SourceSecurityGroupId": {"Ref": P.HOOK_SECURITY_GROUP}, "Description": None}
+    egress = resources[P.HOOK_SECURITY_GROUP]["Properties"]["SecurityGroupEgress"]
+    assert {"IpProtocol": "tcp", "FromPort": test_port, "ToPort": test_port,
+            "DestinationSecurityGroupId": alb_group} in [{k: v for k, v in e.items() if k != "Description"}
+                                                         for e in egress]
+    assert all(e["IpProtocol"] == "tcp" for e in egress), "no all-protocol egress"
+
+    role = resources[P.HOOK_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    actions = {a for s in role for a in s["Action"]}
+    assert {"ec2:DescribeNetworkInterfaces", "ec2:CreateNetworkInterface", "ec2:DeleteNetworkInterface",
+            "codedeploy:PutLifecycleEventHookExecutionStatus"} <= actions
+    log_group = resources[P.HOOK_LOG_GROUP]["Properties"]
+    assert log_group["LogGroupName"] == f"/aws/lambda/{P.BEFORE_ALLOW_TRAFFIC_FUNCTION}"
+    assert function["LoggingConfig"] == {"LogGroup": {"Ref": P.HOOK_LOG_GROUP}}
+
+
+def _statements():
+    for name, resource in TEMPLATE["Resources"].items():
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                if "Fn::If" in statement:  # an optional statement: check the one it may add
+                    statement = statement["Fn::If"][1]
+                yield name, statement
+        if resource["Type"] in ("AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy"):
+            for statement in resource["Properties"]["PolicyDocument"]["Statement"]:
+                yield name, statement
+
+
+def test_no_statement_allows_every_action():
+    statements = list(_statements())
+    assert len(statements) > 20
+    for name, statement in statements:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        assert "*" not in actions, name
+        if statement["Effect"] == "Allow":
+            assert not any(a.endswith(":*") for a in actions), (name, actions)
+
+
+def test_any_resource_only_for_actions_without_resource_level_permissions():
+    allowed_on_any = {
+        "ecr:GetAuthorizationToken", "ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition", "ecs:CreateTaskSet",
+        "elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeListeners",
+        "elasticloadbalancing:DescribeRules", "ec2:DescribeNetworkInterfaces", "ec2:CreateNetworkInterface",
+        "ec2:DeleteNetworkInterface", "ec2:AssignPrivateIpAddresses", "ec2:UnassignPrivateIpAddresses",
+    }
+    for name, statement in _statements():
+        if statement["Effect"] == "Allow" and "*" in statement["Resource"]:
+            assert set(statement["Action"]) <= allowed_on_any, (name, statement["Action"])
+
+
+def test_artifact_bucket_is_retained_encrypted_private_and_tls_only():
+    bucket = TEMPLATE["Resources"][P.ARTIFACT_BUCKET]
+    assert (bucket["DeletionPolicy"], bucket["UpdateReplacePolicy"]) == ("Retain", "Retain")
+    props = bucket["Properties"]
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True, "BlockPublicPolicy": True, "IgnorePublicAcls": True, "RestrictPublicBuckets": True}
+    assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    (lifecycle,) = props["LifecycleConfiguration"]["Rules"]
+    assert lifecycle["ExpirationInDays"] > 0 and lifecycle["NoncurrentVersionExpiration"]["NoncurrentDays"] > 0
+    policy = TEMPLATE["Resources"][P.ARTIFACT_BUCKET_POLICY]["Properties"]
+    assert policy["Bucket"] == {"Ref": P.ARTIFACT_BUCKET}
+    (deny,) = policy["PolicyDocument"]["Statement"]
+    assert deny["Effect"] == "Deny"
+    assert deny["Condition"] == {"StringEquals": {"aws:SecureTransport": "false"}}
+    assert deny["Action"] == ["s3:*"]
+    assert len(deny["Resource"]) == 2  # the bucket and its objects
+
+
+def test_notifications_reach_an_encrypted_topic_codestar_may_use():
+    resources = TEMPLATE["Resources"]
+    rule = resources[P.NOTIFICATION_RULE]["Properties"]
+    assert {"codepipeline-pipeline-pipeline-execution-failed",
+            "codepipeline-pipeline-pipeline-execution-succeeded"} <= set(rule["EventTypeIds"])
+    assert rule["Targets"] == [{"TargetType": "SNS", "TargetAddress": {"Ref": P.NOTIFICATION_TOPIC}}]
+    topic = resources[P.NOTIFICATION_TOPIC]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": P.NOTIFICATION_KEY}, "not alias/aws/sns: CodeStar cannot use it"
+    key_policy = resources[P.NOTIFICATION_KEY]["Properties"]["KeyPolicy"]["Statement"]
+    assert any(s["Principal"] == {"Service": "codestar-notifications.amazonaws.com"} and
+               "kms:GenerateDataKey*" in s["Action"] for s in key_policy)
+    (publish,) = resources[P.NOTIFICATION_TOPIC_POLICY]["Properties"]["PolicyDocument"]["Statement"]
+    assert publish["Principal"] == {"Service": "codestar-notifications.amazonaws.com"}
+    assert publish["Action"] == ["sns:Publish"]
+    assert resources[P.NOTIFICATION_SUBSCRIPTION]["Condition"] == P.HAS_NOTIFICATION_EMAIL
+
+
+def test_every_log_group_keeps_logs_for_a_limited_time():
+    groups = {k: v for k, v in TEMPLATE["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup"}
+    assert len(groups) == 2
+    assert all(g["Properties"]["RetentionInDays"] == {"Ref": P.LOG_RETENTION} for g in groups.values())
+
+
+def test_imports_only_agreed_exports():
+    agreed = {names.export_name(names.NETWORK, v) for k, v in vars(names.Network).items() if k.startswith("OUT_")}
+    agreed |= {names.export_name(names.DATA, v) for k, v in vars(names.Data).items() if k.startswith("OUT_")}
+    agreed |= {names.export_name(names.SERVICE, v) for k, v in vars(names.Service).items() if k.startswith("OUT_")}
+    used = imports(TEMPLATE["Resources"]) | imports(TEMPLATE.get("Outputs", {}))
+    assert used, "the stack imports the values of network, data and service"
+    assert used <= agreed, sorted(used - agreed)
+    assert {names.DATA, names.SERVICE, names.NETWORK} == {u.split("-")[1] for u in used}
+
+
+def test_alarm_slots_match_the_alarms_the_service_stack_exports():
+    """CodeDeploy gets names.Pipeline.ROLLBACK_ALARM_COUNT alarms: exactly as many as the service exports."""
+    if names.SERVICE not in registry.names():
+        pytest.skip("the service stack is not registered on this branch yet")
+    service = load_yaml(registry.get(names.SERVICE).template_body())
+    joined = service["Outputs"][names.Service.OUT_ROLLBACK_ALARM_NAMES]["Value"]
+    separator, parts = joined["Fn::Join"]
+    assert separator == ","
+    assert len(parts) == P.ROLLBACK_ALARM_COUNT
