@@ -27,7 +27,7 @@ from herd_cfn import aws as herd_aws  # noqa: E402
 from herd_cfn import cli  # noqa: E402
 from herd_cfn.emulator import LocalAws, fake_credentials  # noqa: E402
 from herd_cfn.emulator_fixes import install  # noqa: E402
-from herd_cfn.local import EMULATOR_ROLE_NAME  # noqa: E402
+from herd_cfn.local import EMULATOR_ROLE_NAME, EMULATOR_STACKS  # noqa: E402
 
 
 def write_parameters(directory: Path, count: int) -> None:
@@ -77,7 +77,7 @@ def measure(server: LocalAws, count: int, stacks: list[str]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[2, 10, 50])
-    parser.add_argument("--stacks", nargs="+", default=["network"], help="stacks moto can create")
+    parser.add_argument("--stacks", nargs="+", default=list(EMULATOR_STACKS), help="stacks moto can create")
     args = parser.parse_args()
     install()
     import logging

@@ -24,6 +24,7 @@ from typing import Any
 import boto3
 import botocore.exceptions
 import botocore.loaders
+import botocore.parsers
 import botocore.session
 
 from herd_cfn.errors import DeploymentError, HerdError, InputError
@@ -234,6 +235,11 @@ def translate_errors(doing: str) -> Iterator[None]:
         raise DeploymentError(f"{doing}: {code}: {message}") from None
     except botocore.exceptions.BotoCoreError as exc:
         raise DeploymentError(f"{doing}: {exc}") from None
+    except botocore.parsers.ResponseParserError:
+        # An HTML error page instead of an AWS response: an internal error of the endpoint (moto does this
+        # for resources it cannot create).
+        raise DeploymentError(f"{doing}: the endpoint failed with an internal error (no AWS error response)"
+                              ) from None
 
 
 def error_code(exc: botocore.exceptions.ClientError) -> str:

@@ -303,7 +303,8 @@ class Rollout:
     def _call(self, plan: Plan, action: str, call: Callable[[], Any]) -> Any:
         env = plan.environment
         try:
-            with translate_errors(f"{action} {plan.stackset_name}"):
+            with translate_errors(f"{env.name} account {env.account_id} ({env.region}) stack {plan.stack.name}: "
+                                  f"{action} {plan.stackset_name}"):
                 try:
                     return call()
                 except botocore.exceptions.ClientError as exc:

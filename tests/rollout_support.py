@@ -9,12 +9,13 @@ from pathlib import Path
 
 from herd_cfn import cli, registry
 from herd_cfn.aws import AwsContext
-from herd_cfn.local import EMULATOR_ROLE_NAME
+from herd_cfn.local import EMULATOR_ROLE_NAME, EMULATOR_STACKS
 
-# Stacks whose resources moto 5.2.5 creates (with herd_cfn.emulator_fixes). Add a stack here once moto
-# can create it; every rollout test and the benchmark then cover it. HERD_MOTO_STACKS overrides it.
+# Stacks whose resources moto creates (herd_cfn.local.EMULATOR_STACKS). Add a stack there once moto can
+# create it; every rollout test, the benchmark and --local then cover it. HERD_MOTO_STACKS overrides it.
 MOTO_STACKS = tuple(
-    name for name in os.environ.get("HERD_MOTO_STACKS", "network").split(",") if name in registry.names()
+    name for name in os.environ.get("HERD_MOTO_STACKS", ",".join(EMULATOR_STACKS)).split(",")
+    if name in registry.names()
 )
 ROOT = Path(__file__).resolve().parent.parent
 REGION = "eu-west-1"
