@@ -1,0 +1,75 @@
+"""Shared helpers of the rollout, deploy and status tests: the CLI against the moto server, and the
+stacks moto can really create."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from herd_cfn import cli, registry
+from herd_cfn.aws import AwsContext
+from herd_cfn.local import EMULATOR_ROLE_NAME, EMULATOR_STACKS
+
+# Stacks whose resources moto creates (herd_cfn.local.EMULATOR_STACKS). Add a stack there once moto can
+# create it; every rollout test, the benchmark and --local then cover it. HERD_MOTO_STACKS overrides it.
+MOTO_STACKS = tuple(
+    name for name in os.environ.get("HERD_MOTO_STACKS", ",".join(EMULATOR_STACKS)).split(",")
+    if name in registry.names()
+)
+ROOT = Path(__file__).resolve().parent.parent
+REGION = "eu-west-1"
+ADMIN, DEV, PROD = "111111111111", "222222222222", "333333333333"
+
+
+def aws_args(endpoint_url: str, project_dir: Path) -> list[str]:
+    return ["--endpoint-url", endpoint_url, "--role-name", EMULATOR_ROLE_NAME, "--poll-interval", "0.01",
+            "--poll-max", "0.1", "--timeout", "30", "--parameters-dir", str(project_dir / "parameters"),
+            "--output-dir", str(project_dir / "output")]
+
+
+def run_cli(command: str, endpoint_url: str, project_dir: Path, *extra: str) -> int:
+    return cli.main([command, *aws_args(endpoint_url, project_dir), *extra])
+
+
+def stack_args(stacks: tuple[str, ...] = MOTO_STACKS) -> list[str]:
+    return [arg for name in stacks for arg in ("--stack", name)]
+
+
+def client(endpoint_url: str, account: str, service: str):
+    # AwsContext shares botocore's parsed service models between sessions (emulator.account_session
+    # would parse them again for every client). Not cached: moto's reset forgets assumed-role keys.
+    ctx = AwsContext(endpoint_url=endpoint_url, role_name=EMULATOR_ROLE_NAME)
+    return ctx.client(ctx.session(account, REGION), service)
+
+
+def instances(endpoint_url: str, stack: str) -> dict[str, dict]:
+    """The StackSet's instances by account, as the administrator sees them."""
+    cfn = client(endpoint_url, ADMIN, "cloudformation")
+    return {s["Account"]: s for s in cfn.list_stack_instances(StackSetName=f"herd-{stack}")["Summaries"]}
+
+
+def overrides(endpoint_url: str, stack: str, account: str) -> dict[str, str]:
+    cfn = client(endpoint_url, ADMIN, "cloudformation")
+    instance = cfn.describe_stack_instance(StackSetName=f"herd-{stack}", StackInstanceAccount=account,
+                                           StackInstanceRegion=REGION)["StackInstance"]
+    return {p["ParameterKey"]: p["ParameterValue"] for p in instance["ParameterOverrides"]}
+
+
+def set_env_value(project_dir: Path, env: str, section: str, key: str, value) -> None:
+    """Change one value in a copied parameters/<env>.json and rebuild the copied output/."""
+    path = project_dir / "parameters" / f"{env}.json"
+    data = json.loads(path.read_text())
+    data[section][key] = value
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    assert cli.build_templates_main(["--parameters-dir", str(project_dir / "parameters"),
+                                     "--output-dir", str(project_dir / "output")]) == 0
+
+
+def install_emulator_fixes() -> None:
+    from herd_cfn.emulator_fixes import install
+
+    install()
+
+
+install_emulator_fixes()
