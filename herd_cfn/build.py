@@ -16,6 +16,7 @@ from pathlib import Path
 
 from herd_cfn import paramcheck
 from herd_cfn.environments import Project
+from herd_cfn.errors import HerdError
 from herd_cfn.stacks.base import StackDefinition
 
 ADMINISTRATOR_DIR = "administrator"
@@ -24,7 +25,29 @@ ADMINISTRATOR_DIR = "administrator"
 @dataclass(frozen=True)
 class Artifact:
     path: Path  # relative to the output directory
-    content: str
+    content: str | bytes
+
+    @property
+    def data(self) -> bytes:
+        return self.content.encode("utf-8") if isinstance(self.content, str) else self.content
+
+
+PICTURE = Path("architecture")
+
+
+def picture_artifacts(project: Project) -> list[Artifact]:
+    """output/architecture.{dot,svg,png}: the system drawn from the templates (herd_cfn.diagram)."""
+    from herd_cfn import diagram
+
+    dot = diagram.to_dot(diagram.build_graph(project), project)
+    try:
+        return [
+            Artifact(PICTURE.with_suffix(".dot"), dot),
+            Artifact(PICTURE.with_suffix(".svg"), diagram.render(dot, "svg")),
+            Artifact(PICTURE.with_suffix(".png"), diagram.render(dot, "png")),
+        ]
+    except diagram.GraphvizMissing as exc:
+        raise HerdError(str(exc)) from None
 
 
 def template_path(stack: str) -> Path:
@@ -69,11 +92,11 @@ def render(project: Project, stacks: list[StackDefinition], environments: list[s
     return artifacts
 
 
-def _atomic_write(path: Path, content: str) -> None:
+def _atomic_write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, "wb") as handle:
             handle.write(content)
         # mkstemp makes the file 0600; generated files are ordinary readable files.
         os.chmod(tmp, 0o644)
@@ -88,7 +111,7 @@ def stale(artifacts: list[Artifact], output: Path) -> list[Path]:
     result = []
     for artifact in artifacts:
         target = output / artifact.path
-        if not target.is_file() or target.read_text(encoding="utf-8") != artifact.content:
+        if not target.is_file() or target.read_bytes() != artifact.data:
             result.append(target)
     return result
 
@@ -106,5 +129,5 @@ def write(artifacts: list[Artifact], output: Path) -> list[Path]:
     changed = stale(artifacts, output)
     by_path = {output / a.path: a for a in artifacts}
     for path in changed:
-        _atomic_write(path, by_path[path].content)
+        _atomic_write(path, by_path[path].data)
     return changed
