@@ -26,10 +26,19 @@ ADMINISTRATOR_DIR = "administrator"
 class Artifact:
     path: Path  # relative to the output directory
     content: str | bytes
+    # For renderings (SVG, PNG): the marker of the source they were drawn from. Their bytes depend on
+    # the fonts and Graphviz build of the machine, so they are current when they carry the marker of
+    # today's source, not only when their bytes match.
+    source_marker: bytes | None = None
 
     @property
     def data(self) -> bytes:
         return self.content.encode("utf-8") if isinstance(self.content, str) else self.content
+
+    def is_current(self, existing: bytes) -> bool:
+        if self.source_marker is not None:
+            return self.source_marker in existing
+        return existing == self.data
 
 
 PICTURE = Path("architecture")
@@ -40,11 +49,12 @@ def picture_artifacts(project: Project) -> list[Artifact]:
     from herd_cfn import diagram
 
     dot = diagram.to_dot(diagram.build_graph(project), project)
+    marker = diagram.source_marker(dot)
     try:
         return [
             Artifact(PICTURE.with_suffix(".dot"), dot),
-            Artifact(PICTURE.with_suffix(".svg"), diagram.render(dot, "svg")),
-            Artifact(PICTURE.with_suffix(".png"), diagram.render(dot, "png")),
+            Artifact(PICTURE.with_suffix(".svg"), diagram.render(dot, "svg"), marker),
+            Artifact(PICTURE.with_suffix(".png"), diagram.render(dot, "png"), marker),
         ]
     except diagram.GraphvizMissing as exc:
         raise HerdError(str(exc)) from None
@@ -111,7 +121,7 @@ def stale(artifacts: list[Artifact], output: Path) -> list[Path]:
     result = []
     for artifact in artifacts:
         target = output / artifact.path
-        if not target.is_file() or target.read_bytes() != artifact.data:
+        if not target.is_file() or not artifact.is_current(target.read_bytes()):
             result.append(target)
     return result
 

@@ -13,8 +13,11 @@ The picture is written as DOT (reviewable text) and rendered with Graphviz's ``d
 
 from __future__ import annotations
 
+import hashlib
 import shutil
+import struct
 import subprocess
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -469,11 +472,31 @@ class GraphvizMissing(RuntimeError):
     pass
 
 
+def source_marker(dot: str) -> bytes:
+    """Written into each rendering, so a check can tell which DOT source a picture was drawn from."""
+    return b"herd-cfn-source-sha256:" + hashlib.sha256(dot.encode()).hexdigest().encode()
+
+
+def _mark_svg(svg: bytes, marker: bytes) -> bytes:
+    head, sep, rest = svg.partition(b"?>\n")
+    return head + sep + b"<!-- " + marker + b" -->\n" + rest if sep else b"<!-- " + marker + b" -->\n" + svg
+
+
+def _mark_png(png: bytes, marker: bytes) -> bytes:
+    """A tEXt chunk before IEND (PNG spec 11.3.4.3): keyword, NUL, Latin-1 text."""
+    body = b"tEXt" + b"Comment\x00" + marker
+    chunk = struct.pack(">I", len(body) - 4) + body + struct.pack(">I", zlib.crc32(body) & 0xFFFFFFFF)
+    end = png.rindex(b"IEND") - 4
+    return png[:end] + chunk + png[end:]
+
+
 def render(dot: str, fmt: str) -> bytes:
-    """Render with Graphviz's dot (Debian package graphviz; scripts/setup.sh installs it)."""
+    """Render with Graphviz's dot (Debian package graphviz; scripts/setup.sh installs it), marked with
+    the source it was drawn from."""
     executable = shutil.which("dot")
     if not executable:
         raise GraphvizMissing("Graphviz's `dot` is not installed: run scripts/setup.sh, or "
                               "`apt-get install graphviz`, to draw output/architecture.*")
     result = subprocess.run([executable, f"-T{fmt}"], input=dot.encode(), capture_output=True, check=True)
-    return result.stdout
+    mark = {"svg": _mark_svg, "png": _mark_png}[fmt]
+    return mark(result.stdout, source_marker(dot))
