@@ -114,6 +114,12 @@ def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+def _section_of(model: type[BaseModel], key: str) -> str | None:
+    """The stack section of the environment file that has ``key``, if exactly one does."""
+    homes = [section for section in model.model_fields if key in _fields_at(model, (section,))]
+    return homes[0] if len(homes) == 1 else None
+
+
 def _describe(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
     loc = tuple(error["loc"])
     key = ".".join(str(part) for part in loc) or "(top level)"
@@ -122,6 +128,9 @@ def _describe(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
         valid = _fields_at(model, loc[:-1])
         near = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
         hint = f"; did you mean {near[0]!r}?" if near else f" (valid keys: {', '.join(valid)})"
+        home = _section_of(model, str(loc[-1])) if len(loc) == 2 else None
+        if home:  # e.g. a setting that moved to another stack's section
+            hint = f"; it belongs in the {home!r} section"
         return key, f"unknown key{hint}"
     if kind == "missing":
         return key, "required key is missing"

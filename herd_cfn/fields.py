@@ -97,3 +97,13 @@ def _retention(value: int) -> int:
 
 
 LogRetentionDays = Annotated[int, AfterValidator(_retention)]
+
+
+def matching(pattern: str, example: str) -> AfterValidator:
+    """A validator for strings that must match ``pattern`` in full; the message shows ``example``."""
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise ValueError(f"must look like {example}, got {value!r}")
+        return value
+
+    return AfterValidator(check)

@@ -12,6 +12,7 @@ PROJECT = "herd"
 # Stack names, as used by the registry, output/ file names, StackSet names and export prefixes.
 NETWORK = "network"
 DATA = "data"
+EDGE = "edge"
 SERVICE = "service"
 PIPELINE = "pipeline"
 STACKSET_ADMINISTRATION = "stackset-administration"
@@ -182,8 +183,71 @@ class Data:
     OUT_BACKUP_VAULT_NAME = "BackupVaultName"
 
 
+class Edge:
+    """Names of the edge stack: the ingress every workload sits behind (ALB, NLB, certificate, DNS).
+
+    Logical IDs here were the service stack's until the split; they kept their strings.
+    """
+
+    MQTT_TLS_PORT = 8883
+    TEST_LISTENER_PORT = 8443
+    MQTT_HOST_PREFIX = "mqtt"  # mqtt.<domain> aliases the NLB; <domain> aliases the ALB
+
+    # Parameters
+    DOMAIN = "DomainName"
+    HOSTED_ZONE_ID = "HostedZoneId"
+    CERTIFICATE_ARN = "CertificateArn"
+    ADMIN_CIDR = "AdminCidr"
+    DELETION_PROTECTION = "LoadBalancerDeletionProtection"
+    ACCESS_LOG_BUCKET = "AccessLogBucket"
+    # Conditions
+    HAS_HOSTED_ZONE = "HasHostedZone"
+    HAS_ACCESS_LOGS = "HasAccessLogBucket"
+    # Resources
+    ALB_SG = "LoadBalancerSecurityGroup"
+    NLB_SG = "MqttLoadBalancerSecurityGroup"
+    CERTIFICATE = "Certificate"
+    ALB = "LoadBalancer"
+    NLB = "MqttLoadBalancer"
+    HTTP_LISTENER = "HttpListener"
+    HTTPS_LISTENER = "HttpsListener"
+    TEST_LISTENER = "TestListener"
+    HTTPS_AUTH_RULE = "HttpsKeycloakRule"
+    MQTT_LISTENER = "MqttListener"
+    BLUE_TARGET_GROUP = "ManagerBlueTargetGroup"
+    GREEN_TARGET_GROUP = "ManagerGreenTargetGroup"
+    KEYCLOAK_TARGET_GROUP = "KeycloakTargetGroup"
+    MQTT_TARGET_GROUP = "MqttTargetGroup"
+    APP_DNS_RECORD = "ApplicationDnsRecord"
+    MQTT_DNS_RECORD = "MqttDnsRecord"
+
+    # Outputs that are not exports
+    OUT_DNS_INSTRUCTIONS = "DnsRecordsToCreate"
+    OUT_MQTT_URL = "MqttUrl"
+
+    # Outputs / exports (export_name(EDGE, ...)); the service and pipeline stacks import them.
+    OUT_BLUE_TARGET_GROUP_NAME = "ManagerBlueTargetGroupName"
+    OUT_GREEN_TARGET_GROUP_NAME = "ManagerGreenTargetGroupName"
+    OUT_BLUE_TARGET_GROUP_ARN = "ManagerBlueTargetGroupArn"  # the manager service's one target group
+    OUT_KEYCLOAK_TARGET_GROUP_ARN = "KeycloakTargetGroupArn"
+    OUT_MQTT_TARGET_GROUP_ARN = "MqttTargetGroupArn"
+    # CloudWatch dimensions (app/<name>/<id>, targetgroup/<name>/<id>) of the service stack's alarms
+    OUT_LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"
+    OUT_BLUE_TARGET_GROUP_FULL_NAME = "ManagerBlueTargetGroupFullName"
+    OUT_GREEN_TARGET_GROUP_FULL_NAME = "ManagerGreenTargetGroupFullName"
+    OUT_HTTPS_LISTENER_ARN = "HttpsListenerArn"  # CodeDeploy's production listener
+    OUT_TEST_LISTENER_ARN = "TestListenerArn"
+    OUT_TEST_LISTENER_PORT = "TestListenerPort"
+    OUT_LOAD_BALANCER_ARN = "LoadBalancerArn"
+    OUT_LOAD_BALANCER_DNS = "LoadBalancerDnsName"
+    OUT_NLB_DNS = "MqttLoadBalancerDnsName"
+    OUT_ALB_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
+    OUT_NLB_SECURITY_GROUP = "MqttLoadBalancerSecurityGroupId"
+    OUT_APPLICATION_URL = "ApplicationUrl"
+
+
 class Service:
-    """Names of the service stack (ECS, load balancers, DNS)."""
+    """Names of the service stack (ECS cluster, tasks and services, the reconcile function, alarms)."""
 
     MANAGER_CONTAINER = "manager"  # the container CodeDeploy swaps (appspec LoadBalancerInfo)
     MANAGER_HTTP_PORT = 8080
@@ -199,10 +263,7 @@ class Service:
     POSTGRES_CONTAINER = "postgresql"
     KEYCLOAK_HTTP_PORT = 8080
     POSTGRES_PORT = 5432
-    MQTT_TLS_PORT = 8883
-    TEST_LISTENER_PORT = 8443
     NAMESPACE = f"{PROJECT}.internal"  # Cloud Map private DNS: postgresql.herd.internal, keycloak.herd.internal
-    MQTT_HOST_PREFIX = "mqtt"  # mqtt.<domain> aliases the NLB; <domain> aliases the ALB
 
     @staticmethod
     def log_group(container: str) -> str:
@@ -214,9 +275,6 @@ class Service:
 
     # Parameters
     DOMAIN = "DomainName"
-    HOSTED_ZONE_ID = "HostedZoneId"
-    CERTIFICATE_ARN = "CertificateArn"
-    ADMIN_CIDR = "AdminCidr"
     MANAGER_IMAGE = "ManagerImage"
     KEYCLOAK_IMAGE = "KeycloakImage"
     POSTGRES_IMAGE = "PostgresImage"
@@ -230,23 +288,16 @@ class Service:
     SETUP_TYPE = "ManagerSetupType"
     TIME_ZONE = "TimeZone"
     LOG_RETENTION = "LogRetentionDays"
-    DELETION_PROTECTION = "LoadBalancerDeletionProtection"
-    ACCESS_LOG_BUCKET = "AccessLogBucket"
     EMAIL_SECRET_ARN = "SmtpSettingsArn"  # an ARN of a Secrets Manager secret, not a secret value
     ALARM_EMAIL = "AlarmEmail"
     # Conditions
-    HAS_HOSTED_ZONE = "HasHostedZone"
     HAS_EMAIL = "HasEmailSecret"
-    HAS_ACCESS_LOGS = "HasAccessLogBucket"
     HAS_ALARM_EMAIL = "HasAlarmEmail"
-    PROTECT_LOAD_BALANCERS = "ProtectLoadBalancers"
     # Resources
     CLUSTER = "Cluster"
     NAMESPACE_RESOURCE = "ServiceDiscoveryNamespace"
     POSTGRES_DISCOVERY = "PostgresDiscoveryService"
     KEYCLOAK_DISCOVERY = "KeycloakDiscoveryService"
-    ALB_SG = "LoadBalancerSecurityGroup"
-    NLB_SG = "MqttLoadBalancerSecurityGroup"
     MANAGER_SMTP_EGRESS = "ManagerSmtpEgress"
     # Egress from one group to another (the matching ingress is inline on the destination group)
     ALB_TO_MANAGER_EGRESS = "LoadBalancerToManager8080Egress"
@@ -270,20 +321,6 @@ class Service:
     POSTGRES_SERVICE = "PostgresService"
     KEYCLOAK_SERVICE = "KeycloakService"
     MANAGER_SERVICE = "ManagerService"
-    CERTIFICATE = "Certificate"
-    ALB = "LoadBalancer"
-    NLB = "MqttLoadBalancer"
-    HTTP_LISTENER = "HttpListener"
-    HTTPS_LISTENER = "HttpsListener"
-    TEST_LISTENER = "TestListener"
-    HTTPS_AUTH_RULE = "HttpsKeycloakRule"
-    MQTT_LISTENER = "MqttListener"
-    BLUE_TARGET_GROUP = "ManagerBlueTargetGroup"
-    GREEN_TARGET_GROUP = "ManagerGreenTargetGroup"
-    KEYCLOAK_TARGET_GROUP = "KeycloakTargetGroup"
-    MQTT_TARGET_GROUP = "MqttTargetGroup"
-    APP_DNS_RECORD = "ApplicationDnsRecord"
-    MQTT_DNS_RECORD = "MqttDnsRecord"
     RECONCILE_ROLE = "MqttReconcileRole"
     RECONCILE_LOG_GROUP = "MqttReconcileLogGroup"
     RECONCILE_FUNCTION = "MqttReconcileFunction"
@@ -301,31 +338,16 @@ class Service:
     ALARM_MANAGER_MEMORY = "ManagerMemoryAlarm"
     ALARM_POSTGRES_DOWN = "PostgresNotRunningAlarm"
 
-    # Outputs that are not exports
-    OUT_DNS_INSTRUCTIONS = "DnsRecordsToCreate"
-    OUT_MQTT_URL = "MqttUrl"
-
     # Outputs / exports (agreed with the pipeline stack; export_name(SERVICE, ...))
     OUT_CLUSTER_NAME = "ClusterName"
     OUT_MANAGER_SERVICE_NAME = "ManagerServiceName"
     OUT_MANAGER_TASK_FAMILY = "ManagerTaskFamily"
-    OUT_BLUE_TARGET_GROUP_NAME = "ManagerBlueTargetGroupName"
-    OUT_GREEN_TARGET_GROUP_NAME = "ManagerGreenTargetGroupName"
-    OUT_HTTPS_LISTENER_ARN = "HttpsListenerArn"  # CodeDeploy's production listener
-    OUT_TEST_LISTENER_ARN = "TestListenerArn"
-    OUT_TEST_LISTENER_PORT = "TestListenerPort"
-    OUT_LOAD_BALANCER_ARN = "LoadBalancerArn"
-    OUT_LOAD_BALANCER_DNS = "LoadBalancerDnsName"
-    OUT_NLB_DNS = "MqttLoadBalancerDnsName"
-    OUT_MQTT_TARGET_GROUP_ARN = "MqttTargetGroupArn"
     OUT_RECONCILE_FUNCTION_ARN = "MqttReconcileFunctionArn"
     OUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
     OUT_ROLLBACK_ALARM_NAMES = "RollbackAlarmNames"  # comma-separated, for CodeDeploy's AlarmConfiguration
     OUT_MANAGER_TASK_ROLE_ARN = "ManagerTaskRoleArn"
     OUT_MANAGER_EXECUTION_ROLE_ARN = "ManagerExecutionRoleArn"
     OUT_MANAGER_SECURITY_GROUP = "ManagerSecurityGroupId"
-    OUT_ALB_SECURITY_GROUP = "LoadBalancerSecurityGroupId"
-    OUT_APPLICATION_URL = "ApplicationUrl"
 
 
 class Pipeline:

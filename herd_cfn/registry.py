@@ -19,6 +19,7 @@ STACK_MODULES = (
     "herd_cfn.stacks.bootstrap",
     "herd_cfn.stacks.network",
     "herd_cfn.stacks.data",
+    "herd_cfn.stacks.edge",
     "herd_cfn.stacks.service",
     "herd_cfn.stacks.pipeline",
 )

@@ -186,10 +186,10 @@ def test_blue_green_deployment_group_rolls_back_on_failure_and_alarms():
     exported = {"Fn::Split": [",", {"Fn::ImportValue": "herd-service-RollbackAlarmNames"}]}
     assert alarms["Alarms"] == [{"Name": {"Fn::Select": [i, exported]}} for i in range(P.ROLLBACK_ALARM_COUNT)]
     (pair,) = group["LoadBalancerInfo"]["TargetGroupPairInfoList"]
-    assert pair["TargetGroups"] == [{"Name": {"Fn::ImportValue": "herd-service-ManagerBlueTargetGroupName"}},
-                                    {"Name": {"Fn::ImportValue": "herd-service-ManagerGreenTargetGroupName"}}]
-    assert pair["ProdTrafficRoute"] == {"ListenerArns": [{"Fn::ImportValue": "herd-service-HttpsListenerArn"}]}
-    assert pair["TestTrafficRoute"] == {"ListenerArns": [{"Fn::ImportValue": "herd-service-TestListenerArn"}]}
+    assert pair["TargetGroups"] == [{"Name": {"Fn::ImportValue": "herd-edge-ManagerBlueTargetGroupName"}},
+                                    {"Name": {"Fn::ImportValue": "herd-edge-ManagerGreenTargetGroupName"}}]
+    assert pair["ProdTrafficRoute"] == {"ListenerArns": [{"Fn::ImportValue": "herd-edge-HttpsListenerArn"}]}
+    assert pair["TestTrafficRoute"] == {"ListenerArns": [{"Fn::ImportValue": "herd-edge-TestListenerArn"}]}
 
 
 def test_appspec_names_the_hooks_and_container_of_names_py():
@@ -230,8 +230,8 @@ def test_before_allow_traffic_hook_runs_in_the_vpc_and_reaches_the_test_listener
     for name in variables:  # every variable the module reads, and only those
         assert f'"{name}"' in source, name
     assert before_allow_traffic.__doc__ and "HEALTH_HOSTNAME" in before_allow_traffic.__doc__
-    assert variables["LOAD_BALANCER_ARN"] == {"Fn::ImportValue": "herd-service-LoadBalancerArn"}
-    assert variables["TEST_LISTENER_PORT"] == {"Fn::ImportValue": "herd-service-TestListenerPort"}
+    assert variables["LOAD_BALANCER_ARN"] == {"Fn::ImportValue": "herd-edge-LoadBalancerArn"}
+    assert variables["TEST_LISTENER_PORT"] == {"Fn::ImportValue": "herd-edge-TestListenerPort"}
     assert variables["HEALTH_HOSTNAME"] == {"Ref": P.DOMAIN}
     assert variables["HEALTH_PATH"] == "/api/master/info"
     assert int(variables["HEALTH_TIMEOUT_SECONDS"]) < function["Timeout"]
@@ -239,8 +239,8 @@ def test_before_allow_traffic_hook_runs_in_the_vpc_and_reaches_the_test_listener
     assert vpc["SubnetIds"] == {"Fn::Split": [",", {"Fn::ImportValue": "herd-network-PrivateSubnetIds"}]}
     assert vpc["SecurityGroupIds"] == [{"Ref": P.HOOK_SECURITY_GROUP}]
 
-    test_port = {"Fn::ImportValue": "herd-service-TestListenerPort"}
-    alb_group = {"Fn::ImportValue": "herd-service-LoadBalancerSecurityGroupId"}
+    test_port = {"Fn::ImportValue": "herd-edge-TestListenerPort"}
+    alb_group = {"Fn::ImportValue": "herd-edge-LoadBalancerSecurityGroupId"}
     ingress = resources[P.HOOK_TO_ALB_INGRESS]
     assert ingress["Type"] == "AWS::EC2::SecurityGroupIngress"
     assert dict(ingress["Properties"]) | {"Description": None} == {
@@ -329,13 +329,28 @@ def test_every_log_group_keeps_logs_for_a_limited_time():
 
 
 def test_imports_only_agreed_exports():
-    agreed = {names.export_name(names.NETWORK, v) for k, v in vars(names.Network).items() if k.startswith("OUT_")}
-    agreed |= {names.export_name(names.DATA, v) for k, v in vars(names.Data).items() if k.startswith("OUT_")}
-    agreed |= {names.export_name(names.SERVICE, v) for k, v in vars(names.Service).items() if k.startswith("OUT_")}
+    agreed = {names.export_name(stack, v) for stack, spec in (
+        (names.NETWORK, names.Network), (names.DATA, names.Data), (names.EDGE, names.Edge),
+        (names.SERVICE, names.Service)) for k, v in vars(spec).items() if k.startswith("OUT_")}
     used = imports(TEMPLATE["Resources"]) | imports(TEMPLATE.get("Outputs", {}))
-    assert used, "the stack imports the values of network, data and service"
+    assert used, "the stack imports the values of network, data, edge and service"
     assert used <= agreed, sorted(used - agreed)
-    assert {names.DATA, names.SERVICE, names.NETWORK} == {u.split("-")[1] for u in used}
+    assert {names.DATA, names.EDGE, names.SERVICE, names.NETWORK} == {u.split("-")[1] for u in used}
+
+
+def test_every_import_is_exported_by_a_stack_the_pipeline_depends_on():
+    """The cross-stack check: each export the pipeline imports exists in the template of the stack that
+    now owns it (listeners, target groups, ALB: edge; cluster, roles, alarms: service)."""
+    exporter = {output["Export"]["Name"]: stack.name for stack in registry.all_stacks()
+                for output in load_yaml(stack.template_body()).get("Outputs", {}).values() if "Export" in output}
+    used = imports(TEMPLATE["Resources"]) | imports(TEMPLATE.get("Outputs", {}))
+    assert used <= set(exporter), sorted(used - set(exporter))
+    assert {exporter[name] for name in used} <= set(STACK.depends_on)
+    edge_exports = {names.export_name(names.EDGE, v) for v in (
+        names.Edge.OUT_HTTPS_LISTENER_ARN, names.Edge.OUT_TEST_LISTENER_ARN, names.Edge.OUT_TEST_LISTENER_PORT,
+        names.Edge.OUT_BLUE_TARGET_GROUP_NAME, names.Edge.OUT_GREEN_TARGET_GROUP_NAME,
+        names.Edge.OUT_LOAD_BALANCER_ARN, names.Edge.OUT_ALB_SECURITY_GROUP)}
+    assert {name for name in used if exporter[name] == names.EDGE} == edge_exports
 
 
 def test_alarm_slots_match_the_alarms_the_service_stack_exports():

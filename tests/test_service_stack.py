@@ -1,5 +1,6 @@
-"""The service stack's template: who may talk to whom, how the three services deploy, the listeners,
-secrets only through ``secrets``, the certificate/DNS conditions and the parameters-file rules."""
+"""The service stack's template: who may talk to whom, how the three services deploy, what it takes
+from the edge stack, secrets only through ``secrets``, and the parameters-file rules. The load
+balancers themselves are tested in tests/test_edge_stack.py."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from herd_cfn.evaluate import Evaluated
 from .conftest import ROOT
 
 S = names.Service
+E = names.Edge
 PARAMETERS = ROOT / "output" / "parameters"
 
 
@@ -45,20 +47,48 @@ def _ingress_rules(template: dict) -> list[tuple[str, dict]]:
     return rules
 
 
-def test_only_the_load_balancer_listener_ports_are_open_to_the_internet(template):
-    open_to_all = sorted((name, rule["FromPort"], rule["ToPort"]) for name, rule in _ingress_rules(template)
-                         if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0")
-    assert open_to_all == [(S.ALB_SG, 80, 80), (S.ALB_SG, 443, 443), (S.NLB_SG, 8883, 8883)]
+def _edge(output: str) -> dict:
+    return {"Fn::ImportValue": names.export_name(names.EDGE, output)}
+
+
+def _group_name(reference: dict) -> str:
+    """A group of this stack by logical ID, or an edge export by its export name."""
+    return reference["Fn::GetAtt"][0] if "Fn::GetAtt" in reference else reference["Fn::ImportValue"]
+
+
+ALB_GROUP = names.export_name(names.EDGE, E.OUT_ALB_SECURITY_GROUP)
+NLB_GROUP = names.export_name(names.EDGE, E.OUT_NLB_SECURITY_GROUP)
+
+
+def test_nothing_here_is_open_to_the_internet(template):
+    """Only the edge stack's load balancers take traffic from anywhere."""
+    assert [name for name, rule in _ingress_rules(template)
+            if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0"] == []
 
 
 def test_task_groups_admit_only_their_callers(template):
     def sources(group: str) -> set[tuple[str, int]]:
-        return {(rule["SourceSecurityGroupId"]["Fn::GetAtt"][0], rule["FromPort"])
+        return {(_group_name(rule["SourceSecurityGroupId"]), rule["FromPort"])
                 for rule in _props(template, group)["SecurityGroupIngress"]}
 
-    assert sources(S.MANAGER_SG) == {(S.ALB_SG, 8080), (S.NLB_SG, 1883)}
-    assert sources(S.KEYCLOAK_SG) == {(S.ALB_SG, 8080), (S.MANAGER_SG, 8080)}
+    assert sources(S.MANAGER_SG) == {(ALB_GROUP, 8080), (NLB_GROUP, 1883)}
+    assert sources(S.KEYCLOAK_SG) == {(ALB_GROUP, 8080), (S.MANAGER_SG, 8080)}
     assert sources(S.POSTGRES_SG) == {(S.MANAGER_SG, 5432), (S.KEYCLOAK_SG, 5432)}
+
+
+def test_load_balancer_egress_matches_the_task_ingress(template):
+    """The edge stack's groups have no egress of their own: each rule here pairs with an ingress above."""
+    egress = {(_group_name(r["Properties"]["GroupId"]), _group_name(r["Properties"]["DestinationSecurityGroupId"]),
+               r["Properties"]["FromPort"])
+              for r in _of_type(template, "AWS::EC2::SecurityGroupEgress").values()
+              if "DestinationSecurityGroupId" in r["Properties"]}
+    ingress = {(_group_name(rule["SourceSecurityGroupId"]), group, rule["FromPort"])
+               for group in (S.MANAGER_SG, S.KEYCLOAK_SG, S.POSTGRES_SG)
+               for rule in _props(template, group)["SecurityGroupIngress"]}
+    assert egress == ingress
+    from_load_balancers = {(ALB_GROUP, S.MANAGER_SG, 8080), (ALB_GROUP, S.KEYCLOAK_SG, 8080),
+                           (NLB_GROUP, S.MANAGER_SG, 1883)}
+    assert from_load_balancers <= egress
 
 
 def test_egress_is_explicit_everywhere(template):
@@ -128,7 +158,7 @@ def test_manager_service_is_one_task_under_code_deploy(template):
     assert service["DeploymentController"] == {"Type": "CODE_DEPLOY"}
     # CODE_DEPLOY: exactly one target group (CodeDeploy swaps blue for green), no rolling settings.
     assert service["LoadBalancers"] == [{"ContainerName": S.MANAGER_CONTAINER, "ContainerPort": 8080,
-                                         "TargetGroupArn": {"Ref": S.BLUE_TARGET_GROUP}}]
+                                         "TargetGroupArn": _edge(E.OUT_BLUE_TARGET_GROUP_ARN)}]
     assert "DeploymentConfiguration" not in service
     assert service["TaskDefinition"] == S.MANAGER_TASK_FAMILY
     assert _props(template, S.MANAGER_TASK)["Family"] == S.MANAGER_TASK_FAMILY
@@ -148,46 +178,22 @@ def test_postgresql_can_never_run_two_tasks(template):
     assert "LinuxParameters" not in container, "sharedMemorySize is not supported on Fargate"
 
 
-def test_auth_goes_to_keycloak_and_everything_else_to_the_blue_manager(template):
-    (rule,) = _of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
-    rule = rule["Properties"]
-    assert rule["ListenerArn"] == {"Ref": S.HTTPS_LISTENER}
-    assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/auth", "/auth/*"]
-    assert rule["Actions"][0]["TargetGroupArn"] == {"Ref": S.KEYCLOAK_TARGET_GROUP}
-    https = _props(template, S.HTTPS_LISTENER)
-    assert https["Port"] == 443 and https["Protocol"] == "HTTPS"
-    assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
-    assert https["DefaultActions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": S.BLUE_TARGET_GROUP}}]
-    assert _props(template, S.KEYCLOAK_TARGET_GROUP)["HealthCheckPath"] == "/auth/health/ready"
+def test_keycloak_is_behind_the_edge_stacks_keycloak_target_group(template):
+    (balancer,) = _props(template, S.KEYCLOAK_SERVICE)["LoadBalancers"]
+    assert balancer == {"ContainerName": S.KEYCLOAK_CONTAINER, "ContainerPort": 8080,
+                        "TargetGroupArn": _edge(E.OUT_KEYCLOAK_TARGET_GROUP_ARN)}
 
 
-def test_http_only_redirects_to_https(template):
-    http = _props(template, S.HTTP_LISTENER)
-    assert http["Port"] == 80
-    (action,) = http["DefaultActions"]
-    assert action["Type"] == "redirect"
-    assert action["RedirectConfig"] == {"Protocol": "HTTPS", "Port": "443", "StatusCode": "HTTP_301"}
-
-
-def test_test_listener_is_restricted_to_the_admin_cidr(template):
-    test = _props(template, S.TEST_LISTENER)
-    assert test["Port"] == S.TEST_LISTENER_PORT and test["Protocol"] == "HTTPS"
-    assert test["DefaultActions"][0]["TargetGroupArn"] == {"Ref": S.BLUE_TARGET_GROUP}
-    rules = [r for name, r in _ingress_rules(template) if r["FromPort"] == S.TEST_LISTENER_PORT]
-    assert rules == [{"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443, "CidrIp": {"Ref": S.ADMIN_CIDR},
-                      "Description": "test listener"}]
-
-
-def test_mqtt_is_tls_8883_to_an_ip_target_group_on_1883(template):
-    listener = _props(template, S.MQTT_LISTENER)
-    assert (listener["Port"], listener["Protocol"]) == (8883, "TLS")
-    assert listener["DefaultActions"][0]["TargetGroupArn"] == {"Ref": S.MQTT_TARGET_GROUP}
-    group = _props(template, S.MQTT_TARGET_GROUP)
-    assert (group["Port"], group["Protocol"], group["TargetType"]) == (1883, "TCP", "ip")
-    # Not in any ECS service: the reconcile function owns its targets.
+def test_the_mqtt_target_group_belongs_to_the_reconcile_function_not_ecs(template):
+    mqtt = _edge(E.OUT_MQTT_TARGET_GROUP_ARN)
     for service in _of_type(template, "AWS::ECS::Service").values():
         for balancer in service["Properties"].get("LoadBalancers", []):
-            assert balancer["TargetGroupArn"] != {"Ref": S.MQTT_TARGET_GROUP}
+            assert balancer["TargetGroupArn"] != mqtt
+    function = _props(template, S.RECONCILE_FUNCTION)
+    assert function["Environment"]["Variables"]["TARGET_GROUP_ARN"] == mqtt
+    statements = _props(template, S.RECONCILE_ROLE)["Policies"][0]["PolicyDocument"]["Statement"]
+    (register,) = [s for s in statements if "elasticloadbalancing:RegisterTargets" in s["Action"]]
+    assert register["Resource"] == [{"Fn::Sub": ["${TargetGroupArn}", {"TargetGroupArn": mqtt}]}]
 
 
 def test_reconcile_function_is_triggered_by_task_changes_and_a_schedule(template):
@@ -238,27 +244,6 @@ def test_manager_settings(template):
     assert admin == manager_admin
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_hosted_zone_makes_certificate_and_records(template, env):
-    resources = Evaluated(template, _values(env)).resources()
-    assert {S.CERTIFICATE, S.APP_DNS_RECORD, S.MQTT_DNS_RECORD} <= set(resources)
-    listener = resources[S.HTTPS_LISTENER]["Properties"]
-    assert listener["Certificates"] == [{"CertificateArn": {"Ref": S.CERTIFICATE}}]
-    (mqtt_name,) = resources[S.CERTIFICATE]["Properties"]["SubjectAlternativeNames"]
-    assert mqtt_name == {"Fn::Sub": "mqtt.${DomainName}"}
-
-
-def test_certificate_arn_without_zone_makes_no_dns(template):
-    arn = "arn:aws:acm:eu-west-1:222222222222:certificate/12345678-1234-1234-1234-123456789012"
-    evaluated = Evaluated(template, _values("dev", HostedZoneId="", CertificateArn=arn))
-    resources = evaluated.resources()
-    assert not {S.CERTIFICATE, S.APP_DNS_RECORD, S.MQTT_DNS_RECORD} & set(resources)
-    for listener in (S.HTTPS_LISTENER, S.TEST_LISTENER, S.MQTT_LISTENER):
-        assert resources[listener]["Properties"]["Certificates"] == [{"CertificateArn": arn}]
-    instructions = evaluated.outputs()[S.OUT_DNS_INSTRUCTIONS]["Value"]
-    assert "mqtt.${DomainName}" in instructions["Fn::Sub"]
-
-
 def test_email_secret_is_referenced_only_when_given(template):
     def mentions_email(resources: dict) -> bool:
         return S.EMAIL_SECRET_ARN in json.dumps(resources)
@@ -281,9 +266,21 @@ def test_rollback_alarms_cover_blue_green_and_5xx(template):
     assert topic["KmsMasterKeyId"] == {"Ref": S.ALARM_KEY}
 
 
+def test_alarm_dimensions_are_the_edge_stacks_full_names(template):
+    """CloudWatch names the ALB and its target groups app/<name>/<id> and targetgroup/<name>/<id>."""
+    def dimensions(alarm: str) -> dict:
+        return {d["Name"]: d["Value"] for d in _props(template, alarm)["Dimensions"]}
+
+    load_balancer = _edge(E.OUT_LOAD_BALANCER_FULL_NAME)
+    assert dimensions(S.ALARM_BLUE_UNHEALTHY) == {
+        "TargetGroup": _edge(E.OUT_BLUE_TARGET_GROUP_FULL_NAME), "LoadBalancer": load_balancer}
+    assert dimensions(S.ALARM_GREEN_UNHEALTHY) == {
+        "TargetGroup": _edge(E.OUT_GREEN_TARGET_GROUP_FULL_NAME), "LoadBalancer": load_balancer}
+    assert dimensions(S.ALARM_TARGET_5XX) == {"LoadBalancer": load_balancer}
+
+
 def test_every_agreed_export_is_implemented(template):
-    agreed = {value for key, value in vars(S).items() if key.startswith("OUT_") and key not in
-              ("OUT_DNS_INSTRUCTIONS", "OUT_MQTT_URL")}
+    agreed = {value for key, value in vars(S).items() if key.startswith("OUT_")}
     exported = {name for name, output in template["Outputs"].items() if "Export" in output}
     assert exported == agreed
 
@@ -303,12 +300,10 @@ def _break(directory, env: str, change) -> str:
      "memory 1024 MiB is not valid on Fargate with cpu 1024; use 2048 to 8192 in steps of 1024"),
     (lambda s: s["postgres"].update(cpu=300), "service.postgres", "cpu 300 is not a Fargate size"),
     (lambda s: s["keycloak"].update(cpu=256, memory=1536), "service.keycloak", "use 512, 1024 or 2048"),
-    (lambda s: s.pop("hosted_zone_id"), "service", "give exactly one of hosted_zone_id"),
-    (lambda s: s.update(certificate_arn="arn:aws:acm:eu-west-1:222222222222:certificate/"
-                                         "12345678-1234-1234-1234-123456789012"), "service", "not both"),
     (lambda s: s.update(manager_image="openremote/manager:latest"), "service.manager_image", "pin a version"),
     (lambda s: s.update(manager_image="openremote/manager"), "service.manager_image", "with a tag or digest"),
-    (lambda s: s.update(admin_cidr="0.0.0.0/33"), "service.admin_cidr", "CIDR"),
+    (lambda s: s.update(hosted_zone_id="Z0000000000000000DEV"), "service.hosted_zone_id",
+     "unknown key; it belongs in the 'edge' section"),
     (lambda s: s.update(time_zone="Mars/Olympus"), "service.time_zone", "IANA time zone"),
 ])
 def test_bad_service_settings_are_refused_with_a_clear_message(project_copy, change, key, rule):
@@ -317,16 +312,3 @@ def test_bad_service_settings_are_refused_with_a_clear_message(project_copy, cha
         load_project(project_copy / "parameters")
     assert (caught.value.where, caught.value.key) == (path, key)
     assert rule in caught.value.rule
-
-
-def test_certificate_must_be_in_the_environments_account_and_region(project_copy):
-    def change(service):
-        service.pop("hosted_zone_id")
-        service["certificate_arn"] = ("arn:aws:acm:us-east-1:222222222222:certificate/"
-                                      "12345678-1234-1234-1234-123456789012")
-
-    path = _break(project_copy, "dev", change)
-    with pytest.raises(InputError) as caught:
-        load_project(project_copy / "parameters")
-    assert (caught.value.where, caught.value.key) == (path, "service.certificate_arn")
-    assert "same account and region" in caught.value.rule

@@ -168,3 +168,13 @@ def render_yaml(data: dict[str, Any]) -> str:
 def ref(name: str) -> Ref:
     """Ref to a parameter or resource by logical id (kept as a function to read like CloudFormation)."""
     return Ref(name)
+
+
+def optional_pattern(pattern: str) -> str:
+    """AllowedPattern of a parameter that is either empty (the setting is off) or matches ``pattern``."""
+    return f"^$|^{pattern}$"
+
+
+def or_empty(value: str | None) -> str:
+    """The parameter value of an optional setting: empty when it is not given."""
+    return value or ""

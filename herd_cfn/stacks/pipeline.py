@@ -62,6 +62,7 @@ from herd_cfn.stacks.pipeline_iam import (
 )
 
 P = names.Pipeline
+E = names.Edge
 S = names.Service
 REPOSITORY_ROOT = Path(__file__).resolve().parents[2]
 BUILDSPEC_FILE = REPOSITORY_ROOT / "buildspec.yml"
@@ -259,11 +260,11 @@ def _deployment(t: Template) -> None:
         )],
         LoadBalancerInfo=codedeploy.LoadBalancerInfo(TargetGroupPairInfoList=[codedeploy.TargetGroupPairInfo(
             TargetGroups=[
-                codedeploy.TargetGroupInfo(Name=imported(names.SERVICE, S.OUT_BLUE_TARGET_GROUP_NAME)),
-                codedeploy.TargetGroupInfo(Name=imported(names.SERVICE, S.OUT_GREEN_TARGET_GROUP_NAME)),
+                codedeploy.TargetGroupInfo(Name=imported(names.EDGE, E.OUT_BLUE_TARGET_GROUP_NAME)),
+                codedeploy.TargetGroupInfo(Name=imported(names.EDGE, E.OUT_GREEN_TARGET_GROUP_NAME)),
             ],
-            ProdTrafficRoute=codedeploy.TrafficRoute(ListenerArns=[imported(names.SERVICE, S.OUT_HTTPS_LISTENER_ARN)]),
-            TestTrafficRoute=codedeploy.TrafficRoute(ListenerArns=[imported(names.SERVICE, S.OUT_TEST_LISTENER_ARN)]),
+            ProdTrafficRoute=codedeploy.TrafficRoute(ListenerArns=[imported(names.EDGE, E.OUT_HTTPS_LISTENER_ARN)]),
+            TestTrafficRoute=codedeploy.TrafficRoute(ListenerArns=[imported(names.EDGE, E.OUT_TEST_LISTENER_ARN)]),
         )]),
         AutoRollbackConfiguration=codedeploy.AutoRollbackConfiguration(
             Enabled=True, Events=["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]),
@@ -409,7 +410,7 @@ STACK = StackDefinition(
     description="GitHub → CodeBuild → ECR → CodeDeploy blue/green push-to-deploy pipeline of the manager",
     build=build,
     inputs=INPUTS,
-    depends_on=(names.NETWORK, names.DATA, names.SERVICE),
+    depends_on=(names.NETWORK, names.DATA, names.EDGE, names.SERVICE),
     config_key="pipeline",
     config_model=PipelineConfig,
 )

@@ -14,6 +14,7 @@ from herd_cfn import lambdas, names
 from herd_cfn.stacks.pipeline_iam import hook_statements, imported, service_role
 
 P = names.Pipeline
+E = names.Edge
 S = names.Service
 HEALTH_TIMEOUT_SECONDS = 240  # OpenRemote's manager takes a minute or two to start
 FUNCTION_TIMEOUT_SECONDS = 300  # the health budget plus time to report to CodeDeploy
@@ -23,8 +24,8 @@ HTTPS_PORT = 443
 def environment() -> dict:
     """What herd_cfn/lambdas/before_allow_traffic.py reads."""
     return {
-        "LOAD_BALANCER_ARN": imported(names.SERVICE, S.OUT_LOAD_BALANCER_ARN),
-        "TEST_LISTENER_PORT": imported(names.SERVICE, S.OUT_TEST_LISTENER_PORT),
+        "LOAD_BALANCER_ARN": imported(names.EDGE, E.OUT_LOAD_BALANCER_ARN),
+        "TEST_LISTENER_PORT": imported(names.EDGE, E.OUT_TEST_LISTENER_PORT),
         "HEALTH_HOSTNAME": Ref(P.DOMAIN),
         "HEALTH_PATH": P.HEALTH_PATH,
         "HEALTH_TIMEOUT_SECONDS": str(HEALTH_TIMEOUT_SECONDS),
@@ -32,8 +33,8 @@ def environment() -> dict:
 
 
 def add(t: Template) -> None:
-    test_port = imported(names.SERVICE, S.OUT_TEST_LISTENER_PORT)
-    alb_group = imported(names.SERVICE, S.OUT_ALB_SECURITY_GROUP)
+    test_port = imported(names.EDGE, E.OUT_TEST_LISTENER_PORT)
+    alb_group = imported(names.EDGE, E.OUT_ALB_SECURITY_GROUP)
     t.add_resource(logs.LogGroup(
         P.HOOK_LOG_GROUP, LogGroupName=f"/aws/lambda/{P.BEFORE_ALLOW_TRAFFIC_FUNCTION}",
         RetentionInDays=Ref(P.LOG_RETENTION),

@@ -22,6 +22,7 @@ from herd_cfn import names
 from herd_cfn.stacks.lambda_iam import code_statements
 
 P = names.Pipeline
+E = names.Edge
 S = names.Service
 
 ANY_RESOURCE = "*"
@@ -108,7 +109,7 @@ def _task_set_arns() -> Sub:
 
 def _listener_rule_arns(listener_export: str) -> Join:
     """``arn:...:listener/app/<lb>/<id>/<listener>`` → ``arn:...:listener-rule/app/<lb>/<id>/<listener>/*``."""
-    parts = Split(":listener/", imported(names.SERVICE, listener_export))
+    parts = Split(":listener/", imported(names.EDGE, listener_export))
     return Join("", [Select(0, parts), ":listener-rule/", Select(1, parts), "/*"])
 
 
@@ -181,7 +182,7 @@ def deploy_statements() -> list:
 
     Not the managed policy: it may invoke only functions named CodeDeployHook_*, and it grants far more.
     """
-    listeners = [imported(names.SERVICE, S.OUT_HTTPS_LISTENER_ARN), imported(names.SERVICE, S.OUT_TEST_LISTENER_ARN)]
+    listeners = [imported(names.EDGE, E.OUT_HTTPS_LISTENER_ARN), imported(names.EDGE, E.OUT_TEST_LISTENER_ARN)]
     return [
         _allow(["ecs:DescribeServices", "ecs:UpdateServicePrimaryTaskSet"], [_service_arn()]),
         # ecs:CreateTaskSet has no resource-level permissions; the ecs:cluster key pins it to our cluster.
@@ -192,7 +193,7 @@ def deploy_statements() -> list:
                 "elasticloadbalancing:DescribeRules"], ANY_RESOURCE),
         _allow(["elasticloadbalancing:ModifyListener"], listeners),
         _allow(["elasticloadbalancing:ModifyRule"],
-               [_listener_rule_arns(S.OUT_HTTPS_LISTENER_ARN), _listener_rule_arns(S.OUT_TEST_LISTENER_ARN)]),
+               [_listener_rule_arns(E.OUT_HTTPS_LISTENER_ARN), _listener_rule_arns(E.OUT_TEST_LISTENER_ARN)]),
         _allow(["cloudwatch:DescribeAlarms"], _alarm_arns()),
         _allow(["lambda:InvokeFunction"], [
             GetAtt(P.HOOK_FUNCTION, "Arn"), imported(names.SERVICE, S.OUT_RECONCILE_FUNCTION_ARN)]),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from awacs import kms as kms_actions
 from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from troposphere import AccountId, GetAtt, Join, Ref, Sub, Template, cloudwatch, kms, sns
+from troposphere import AccountId, Join, Ref, Sub, Template, cloudwatch, kms, sns
 
-from herd_cfn.stacks.service.common import S
+from herd_cfn.stacks.service.common import E, S, edge
 
 
 def _key_policy() -> PolicyDocument:
@@ -36,9 +36,12 @@ def _alarm(t: Template, name: str, alarm_name: str, namespace: str, metric: str,
     ))
 
 
-def _target_group(target_group: str) -> dict:
-    return {"TargetGroup": GetAtt(target_group, "TargetGroupFullName"),
-            "LoadBalancer": GetAtt(S.ALB, "LoadBalancerFullName")}
+def _load_balancer() -> dict:
+    return {"LoadBalancer": edge(E.OUT_LOAD_BALANCER_FULL_NAME)}
+
+
+def _target_group(full_name_output: str) -> dict:
+    return {"TargetGroup": edge(full_name_output), **_load_balancer()}
 
 
 def _service(name: str) -> dict:
@@ -58,11 +61,11 @@ def build(t: Template) -> None:
     greater, less = "GreaterThanThreshold", "LessThanThreshold"
     alb = "AWS/ApplicationELB"
     _alarm(t, S.ALARM_BLUE_UNHEALTHY, "manager-unhealthy-blue", alb,
-           "UnHealthyHostCount", _target_group(S.BLUE_TARGET_GROUP), "Maximum", greater, 0, periods=5)
+           "UnHealthyHostCount", _target_group(E.OUT_BLUE_TARGET_GROUP_FULL_NAME), "Maximum", greater, 0, periods=5)
     _alarm(t, S.ALARM_GREEN_UNHEALTHY, "manager-unhealthy-green", alb,
-           "UnHealthyHostCount", _target_group(S.GREEN_TARGET_GROUP), "Maximum", greater, 0, periods=5)
+           "UnHealthyHostCount", _target_group(E.OUT_GREEN_TARGET_GROUP_FULL_NAME), "Maximum", greater, 0, periods=5)
     _alarm(t, S.ALARM_TARGET_5XX, "manager-5xx",
-           alb, "HTTPCode_Target_5XX_Count", {"LoadBalancer": GetAtt(S.ALB, "LoadBalancerFullName")}, "Sum",
+           alb, "HTTPCode_Target_5XX_Count", _load_balancer(), "Sum",
            greater, 10)
     _alarm(t, S.ALARM_MANAGER_CPU, "manager-cpu", "AWS/ECS",
            "CPUUtilization", _service(S.MANAGER_SERVICE_NAME), "Average", greater, 90, periods=5)

@@ -11,7 +11,7 @@ from troposphere import GetAtt, Ref, Sub, Template, awslambda, events, iam
 from troposphere import logs as cfn_logs
 
 from herd_cfn.stacks.lambda_iam import code_statements, lambda_trust
-from herd_cfn.stacks.service.common import S, skip
+from herd_cfn.stacks.service.common import E, S, edge, skip
 
 MODULE = "mqtt_reconcile"
 SCHEDULE = "rate(5 minutes)"
@@ -35,7 +35,7 @@ def _policy() -> PolicyDocument:
 
     return PolicyDocument(Version="2012-10-17", Statement=[
         *code_statements(MQTT_RECONCILE_IAM, ClusterName=S.CLUSTER_NAME, ServiceName=S.MANAGER_SERVICE_NAME,
-                         TargetGroupArn=Ref(S.MQTT_TARGET_GROUP)),
+                         TargetGroupArn=edge(E.OUT_MQTT_TARGET_GROUP_ARN)),
         Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents],
                   Resource=[Sub("${%s.Arn}:*" % S.RECONCILE_LOG_GROUP)]),
     ])
@@ -59,7 +59,7 @@ def build(t: Template) -> None:
         LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(S.RECONCILE_LOG_GROUP)),
         Environment=awslambda.Environment(Variables={
             "CLUSTER_NAME": Ref(S.CLUSTER), "SERVICE_NAME": S.MANAGER_SERVICE_NAME,
-            "TARGET_GROUP_ARN": Ref(S.MQTT_TARGET_GROUP), "TARGET_PORT": str(S.MANAGER_MQTT_PORT),
+            "TARGET_GROUP_ARN": edge(E.OUT_MQTT_TARGET_GROUP_ARN), "TARGET_PORT": str(S.MANAGER_MQTT_PORT),
         }),
         Metadata=skip(
             ("CKV_AWS_116", "Callers retry; the schedule repairs missed events"),

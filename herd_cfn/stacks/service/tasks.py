@@ -15,7 +15,7 @@ from __future__ import annotations
 from troposphere import GetAtt, If, NoValue, Ref, Region, Sub, Template, ecs, logs, servicediscovery
 
 from herd_cfn.stacks.service import roles
-from herd_cfn.stacks.service.common import D, N, S, data, network, private_subnets, secret_value, skip
+from herd_cfn.stacks.service.common import D, E, N, S, data, edge, network, private_subnets, secret_value, skip
 
 # The data stack's database secret is {"username": "postgres", "password": ...}; postgres is also the
 # images' default user and database openremote their default database.
@@ -157,7 +157,8 @@ def _keycloak(t: Template) -> None:
               StopTimeout=30, LogConfiguration=_logs(S.KEYCLOAK_CONTAINER, S.KEYCLOAK_LOG_GROUP),
           ))
     t.add_resource(ecs.Service(
-        S.KEYCLOAK_SERVICE, DependsOn=[S.POSTGRES_SERVICE, S.HTTPS_AUTH_RULE],
+        # ECS needs the target group behind a listener: the edge stack, complete before this one, has it.
+        S.KEYCLOAK_SERVICE, DependsOn=[S.POSTGRES_SERVICE],
         Cluster=Ref(S.CLUSTER), ServiceName=S.KEYCLOAK_SERVICE_NAME, TaskDefinition=Ref(S.KEYCLOAK_TASK),
         LaunchType="FARGATE", DesiredCount=Ref(S.KEYCLOAK_COUNT),
         DeploymentController=ecs.DeploymentController(Type="ECS"),
@@ -165,7 +166,7 @@ def _keycloak(t: Template) -> None:
             DeploymentCircuitBreaker=ecs.DeploymentCircuitBreaker(Enable=True, Rollback=True)),
         HealthCheckGracePeriodSeconds=300,
         LoadBalancers=[ecs.LoadBalancer(ContainerName=S.KEYCLOAK_CONTAINER, ContainerPort=S.KEYCLOAK_HTTP_PORT,
-                                        TargetGroupArn=Ref(S.KEYCLOAK_TARGET_GROUP))],
+                                        TargetGroupArn=edge(E.OUT_KEYCLOAK_TARGET_GROUP_ARN))],
         NetworkConfiguration=_network(_sg(S.KEYCLOAK_SG)),
         ServiceRegistries=[ecs.ServiceRegistry(RegistryArn=GetAtt(S.KEYCLOAK_DISCOVERY, "Arn"))],
         EnableECSManagedTags=True, PropagateTags="SERVICE",
@@ -209,7 +210,7 @@ def _manager(t: Template) -> None:
     t.add_resource(ecs.Service(
         S.MANAGER_SERVICE,
         # The task definition must exist (as the newest revision of the family) before the service.
-        DependsOn=[S.MANAGER_TASK, S.KEYCLOAK_SERVICE, S.HTTPS_LISTENER, S.TEST_LISTENER],
+        DependsOn=[S.MANAGER_TASK, S.KEYCLOAK_SERVICE],
         Cluster=Ref(S.CLUSTER), ServiceName=S.MANAGER_SERVICE_NAME,
         # The family without a revision: constant, so no configuration change ever touches this resource.
         TaskDefinition=S.MANAGER_TASK_FAMILY,
@@ -218,7 +219,7 @@ def _manager(t: Template) -> None:
         HealthCheckGracePeriodSeconds=MANAGER_GRACE_SECONDS,
         # CODE_DEPLOY allows exactly one target group here; CodeDeploy swaps it with the green one.
         LoadBalancers=[ecs.LoadBalancer(ContainerName=S.MANAGER_CONTAINER, ContainerPort=S.MANAGER_HTTP_PORT,
-                                        TargetGroupArn=Ref(S.BLUE_TARGET_GROUP))],
+                                        TargetGroupArn=edge(E.OUT_BLUE_TARGET_GROUP_ARN))],
         NetworkConfiguration=_network(_sg(S.MANAGER_SG), data(D.OUT_EFS_CLIENT_SECURITY_GROUP)),
         EnableECSManagedTags=True, PropagateTags="SERVICE",
     ))

@@ -10,7 +10,12 @@ from __future__ import annotations
 from troposphere import GetAtt, If, NoValue, Ref, Sub, Template, certificatemanager, route53
 from troposphere import elasticloadbalancingv2 as elb
 
-from herd_cfn.stacks.service.common import N, S, network, public_subnets, skip
+from herd_cfn import names
+from herd_cfn.stacks.common import network, public_subnets, skip
+
+E = names.Edge
+N = names.Network
+S = names.Service  # the container ports the target groups forward to
 
 # TLS 1.3 and 1.2 with forward-secret AEAD ciphers only (AWS's recommended policy since 2023).
 SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
@@ -20,11 +25,11 @@ DEREGISTRATION_SECONDS = 30  # keeps the blue/green overlap of the singleton man
 MANAGER_HEALTH_PATH = "/api/master/info"  # answered without login once the manager is up
 KEYCLOAK_HEALTH_PATH = "/auth/health/ready"
 AUTH_PATHS = ["/auth", "/auth/*"]
-MQTT_NAME = Sub(f"{S.MQTT_HOST_PREFIX}.${{{S.DOMAIN}}}")
+MQTT_NAME = Sub(f"{E.MQTT_HOST_PREFIX}.${{{E.DOMAIN}}}")
 
 
 def certificate_arn() -> If:
-    return If(S.HAS_HOSTED_ZONE, Ref(S.CERTIFICATE), Ref(S.CERTIFICATE_ARN))
+    return If(E.HAS_HOSTED_ZONE, Ref(E.CERTIFICATE), Ref(E.CERTIFICATE_ARN))
 
 
 def _attributes(*pairs: tuple[str, object]) -> list:
@@ -32,11 +37,11 @@ def _attributes(*pairs: tuple[str, object]) -> list:
 
 
 def _access_logs(prefix: str) -> list:
-    return [  # kept for the ALB: the template has no room for the NLB's (size limit)
-        elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=If(S.HAS_ACCESS_LOGS, "true", "false")),
-        If(S.HAS_ACCESS_LOGS, elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=Ref(S.ACCESS_LOG_BUCKET)),
+    return [  # the ALB's only: the NLB's TLS logs are not kept (see _LB_SKIPS)
+        elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=If(E.HAS_ACCESS_LOGS, "true", "false")),
+        If(E.HAS_ACCESS_LOGS, elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=Ref(E.ACCESS_LOG_BUCKET)),
            NoValue),
-        If(S.HAS_ACCESS_LOGS, elb.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=prefix), NoValue),
+        If(E.HAS_ACCESS_LOGS, elb.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=prefix), NoValue),
     ]
 
 
@@ -58,16 +63,16 @@ def _http_target_group(t: Template, name: str, health_path: str, *attributes: tu
 
 def build(t: Template) -> None:
     t.add_resource(certificatemanager.Certificate(
-        S.CERTIFICATE, Condition=S.HAS_HOSTED_ZONE, DomainName=Ref(S.DOMAIN), SubjectAlternativeNames=[MQTT_NAME],
+        E.CERTIFICATE, Condition=E.HAS_HOSTED_ZONE, DomainName=Ref(E.DOMAIN), SubjectAlternativeNames=[MQTT_NAME],
         ValidationMethod="DNS", DomainValidationOptions=[
-            certificatemanager.DomainValidationOption(DomainName=name, HostedZoneId=Ref(S.HOSTED_ZONE_ID))
-            for name in (Ref(S.DOMAIN), MQTT_NAME)],
+            certificatemanager.DomainValidationOption(DomainName=name, HostedZoneId=Ref(E.HOSTED_ZONE_ID))
+            for name in (Ref(E.DOMAIN), MQTT_NAME)],
     ))
     _alb(t)
     _nlb(t)
-    for record, name, balancer in ((S.APP_DNS_RECORD, Ref(S.DOMAIN), S.ALB), (S.MQTT_DNS_RECORD, MQTT_NAME, S.NLB)):
+    for record, name, balancer in ((E.APP_DNS_RECORD, Ref(E.DOMAIN), E.ALB), (E.MQTT_DNS_RECORD, MQTT_NAME, E.NLB)):
         t.add_resource(route53.RecordSetType(
-            record, Condition=S.HAS_HOSTED_ZONE, HostedZoneId=Ref(S.HOSTED_ZONE_ID), Name=name, Type="A",
+            record, Condition=E.HAS_HOSTED_ZONE, HostedZoneId=Ref(E.HOSTED_ZONE_ID), Name=name, Type="A",
             AliasTarget=route53.AliasTarget(DNSName=GetAtt(balancer, "DNSName"),
                                             HostedZoneId=GetAtt(balancer, "CanonicalHostedZoneID"),
                                             EvaluateTargetHealth=False),
@@ -76,48 +81,48 @@ def build(t: Template) -> None:
 
 def _alb(t: Template) -> None:
     t.add_resource(elb.LoadBalancer(
-        S.ALB, Type="application", Scheme="internet-facing", Subnets=public_subnets(),
-        SecurityGroups=[GetAtt(S.ALB_SG, "GroupId")],
+        E.ALB, Type="application", Scheme="internet-facing", Subnets=public_subnets(),
+        SecurityGroups=[GetAtt(E.ALB_SG, "GroupId")],
         LoadBalancerAttributes=[
-            *_attributes(("deletion_protection.enabled", Ref(S.DELETION_PROTECTION)),
+            *_attributes(("deletion_protection.enabled", Ref(E.DELETION_PROTECTION)),
                          ("routing.http.drop_invalid_header_fields.enabled", "true"),
                          ("idle_timeout.timeout_seconds", str(IDLE_TIMEOUT_SECONDS))),
             *_access_logs("alb"),
         ],
         Metadata=skip(*_LB_SKIPS),
     ))
-    for name in (S.BLUE_TARGET_GROUP, S.GREEN_TARGET_GROUP):
+    for name in (E.BLUE_TARGET_GROUP, E.GREEN_TARGET_GROUP):
         _http_target_group(t, name, MANAGER_HEALTH_PATH)
     # Keycloak keeps sessions per task when there are several (no cluster discovery on Fargate).
-    _http_target_group(t, S.KEYCLOAK_TARGET_GROUP, KEYCLOAK_HEALTH_PATH,
+    _http_target_group(t, E.KEYCLOAK_TARGET_GROUP, KEYCLOAK_HEALTH_PATH,
                        ("stickiness.enabled", "true"), ("stickiness.type", "lb_cookie"))
 
     t.add_resource(elb.Listener(
-        S.HTTP_LISTENER, LoadBalancerArn=Ref(S.ALB), Port=80, Protocol="HTTP",
+        E.HTTP_LISTENER, LoadBalancerArn=Ref(E.ALB), Port=80, Protocol="HTTP",
         DefaultActions=[elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(
             Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))],
     ))
-    for listener, port in ((S.HTTPS_LISTENER, 443), (S.TEST_LISTENER, S.TEST_LISTENER_PORT)):
+    for listener, port in ((E.HTTPS_LISTENER, 443), (E.TEST_LISTENER, E.TEST_LISTENER_PORT)):
         # CodeDeploy moves the default action between blue and green.
         t.add_resource(elb.Listener(
-            listener, LoadBalancerArn=Ref(S.ALB), Port=port, Protocol="HTTPS", SslPolicy=SSL_POLICY,
+            listener, LoadBalancerArn=Ref(E.ALB), Port=port, Protocol="HTTPS", SslPolicy=SSL_POLICY,
             Certificates=[elb.Certificate(CertificateArn=certificate_arn())],
-            DefaultActions=_forward(S.BLUE_TARGET_GROUP),
+            DefaultActions=_forward(E.BLUE_TARGET_GROUP),
         ))
     # /auth stays on keycloak. The test listener needs no such rule: logins go to KC_HOSTNAME on 443.
     t.add_resource(elb.ListenerRule(
-        S.HTTPS_AUTH_RULE, ListenerArn=Ref(S.HTTPS_LISTENER), Priority=10,
-        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(S.KEYCLOAK_TARGET_GROUP))],
+        E.HTTPS_AUTH_RULE, ListenerArn=Ref(E.HTTPS_LISTENER), Priority=10,
+        Actions=[elb.ListenerRuleAction(Type="forward", TargetGroupArn=Ref(E.KEYCLOAK_TARGET_GROUP))],
         Conditions=[elb.Condition(Field="path-pattern", PathPatternConfig=elb.PathPatternConfig(Values=AUTH_PATHS))],
     ))
 
 
 def _nlb(t: Template) -> None:
     t.add_resource(elb.LoadBalancer(
-        S.NLB, Type="network", Scheme="internet-facing", Subnets=public_subnets(),
-        SecurityGroups=[GetAtt(S.NLB_SG, "GroupId")],
+        E.NLB, Type="network", Scheme="internet-facing", Subnets=public_subnets(),
+        SecurityGroups=[GetAtt(E.NLB_SG, "GroupId")],
         LoadBalancerAttributes=[
-            *_attributes(("deletion_protection.enabled", Ref(S.DELETION_PROTECTION)),
+            *_attributes(("deletion_protection.enabled", Ref(E.DELETION_PROTECTION)),
                          # One manager task sits in one AZ; every NLB node must reach it.
                          ("load_balancing.cross_zone.enabled", "true")),
         ],
@@ -126,7 +131,7 @@ def _nlb(t: Template) -> None:
     # Not attached to the ECS service (CODE_DEPLOY allows one target group pair): the reconcile
     # function keeps its only target equal to the running manager task's IP.
     t.add_resource(elb.TargetGroup(
-        S.MQTT_TARGET_GROUP, TargetType="ip", Protocol="TCP", Port=S.MANAGER_MQTT_PORT, VpcId=network(N.OUT_VPC_ID),
+        E.MQTT_TARGET_GROUP, TargetType="ip", Protocol="TCP", Port=S.MANAGER_MQTT_PORT, VpcId=network(N.OUT_VPC_ID),
         HealthCheckProtocol="TCP", HealthCheckIntervalSeconds=10, HealthyThresholdCount=2,
         UnhealthyThresholdCount=2,
         TargetGroupAttributes=[elb.TargetGroupAttribute(Key=k, Value=v) for k, v in (
@@ -135,6 +140,6 @@ def _nlb(t: Template) -> None:
             ("deregistration_delay.connection_termination.enabled", "true"))],
     ))
     t.add_resource(elb.Listener(
-        S.MQTT_LISTENER, LoadBalancerArn=Ref(S.NLB), Port=S.MQTT_TLS_PORT, Protocol="TLS", SslPolicy=SSL_POLICY,
-        Certificates=[elb.Certificate(CertificateArn=certificate_arn())], DefaultActions=_forward(S.MQTT_TARGET_GROUP),
+        E.MQTT_LISTENER, LoadBalancerArn=Ref(E.NLB), Port=E.MQTT_TLS_PORT, Protocol="TLS", SslPolicy=SSL_POLICY,
+        Certificates=[elb.Certificate(CertificateArn=certificate_arn())], DefaultActions=_forward(E.MQTT_TARGET_GROUP),
     ))
