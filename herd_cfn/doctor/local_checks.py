@@ -6,6 +6,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from herd_cfn import build, registry
@@ -28,6 +29,14 @@ def python_version(version: tuple[int, ...] = tuple(sys.version_info[:3])) -> Fi
     return ok(f"Python {shown} ({sys.executable})")
 
 
+@lru_cache(maxsize=4)
+def _cli_version(path: str) -> tuple[int, str]:
+    """``aws --version`` (about 2 s for awscli v1: run once per process)."""
+    result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    # awscli v1 printed its version on stderr, v2 on stdout.
+    return result.returncode, (result.stdout.strip() or result.stderr.strip())
+
+
 def aws_cli(which: Callable[[str], str | None] = shutil.which) -> Finding:
     """Optional: herd-cfn itself calls AWS through boto3; the AWS CLI runs the commands it prints."""
     path = which("aws")
@@ -35,15 +44,12 @@ def aws_cli(which: Callable[[str], str | None] = shutil.which) -> Finding:
         return warn("AWS CLI not found (optional: needed only to run what `bootstrap --print` and "
                     "`deploy --print-aws-cli` print)", AWS_CLI_INSTALL)
     try:
-        result = subprocess.run([path, "--version"], capture_output=True, text=True, timeout=30, check=False)
+        returncode, version = _cli_version(path)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return warn(f"AWS CLI at {path} does not run: {exc}", AWS_CLI_INSTALL)
-    # awscli v1 printed its version on stderr, v2 on stdout.
-    version = (result.stdout.strip() or result.stderr.strip()).splitlines()
-    if result.returncode != 0 or not version:
-        return warn(f"AWS CLI at {path} does not run (`aws --version` exited {result.returncode})",
-                    AWS_CLI_INSTALL)
-    return ok(f"AWS CLI {version[0].split(' ')[0].removeprefix('aws-cli/')} ({path})")
+    if returncode != 0 or not version:
+        return warn(f"AWS CLI at {path} does not run (`aws --version` exited {returncode})", AWS_CLI_INSTALL)
+    return ok(f"AWS CLI {version.split()[0].removeprefix('aws-cli/')} ({path})")
 
 
 def parameters(directory: Path) -> tuple[Finding, Project | None]:
