@@ -371,3 +371,23 @@ def test_aws_cli_version_is_shown(tmp_path):
     fake.chmod(0o755)
     finding = local_checks.aws_cli(which=lambda _: str(fake))
     assert finding == Finding(OK, f"AWS CLI 2.15.0 ({fake})")
+
+
+def test_a_refused_call_names_the_permission_the_check_needs():
+    from herd_cfn.doctor.access_checks import guarded
+    from herd_cfn.errors import DeploymentError
+
+    def refused():
+        raise DeploymentError("access denied (reading hosted zone Z1 in 222222222222): not authorized")
+
+    finding = guarded("route53:GetHostedZone", DEV, refused)
+    assert finding.state == MISSING
+    assert finding.what == "could not check: access denied (reading hosted zone Z1 in 222222222222): not authorized"
+    assert finding.fix == f"let these credentials call route53:GetHostedZone in account {DEV}"
+
+
+def test_unknown_environment_is_a_usage_error(aws, project_copy, capsys):
+    assert run_cli("doctor", aws.endpoint_url, project_copy, "--env", "staging") == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.startswith("error: ") and "unknown environment 'staging'" in captured.err
