@@ -16,6 +16,7 @@ from pathlib import Path
 
 from herd_cfn import paramcheck
 from herd_cfn.environments import Project
+from herd_cfn.errors import HerdError
 from herd_cfn.stacks.base import StackDefinition
 
 ADMINISTRATOR_DIR = "administrator"
@@ -24,7 +25,39 @@ ADMINISTRATOR_DIR = "administrator"
 @dataclass(frozen=True)
 class Artifact:
     path: Path  # relative to the output directory
-    content: str
+    content: str | bytes
+    # For renderings (SVG, PNG): the marker of the source they were drawn from. Their bytes depend on
+    # the fonts and Graphviz build of the machine, so they are current when they carry the marker of
+    # today's source, not only when their bytes match.
+    source_marker: bytes | None = None
+
+    @property
+    def data(self) -> bytes:
+        return self.content.encode("utf-8") if isinstance(self.content, str) else self.content
+
+    def is_current(self, existing: bytes) -> bool:
+        if self.source_marker is not None:
+            return self.source_marker in existing
+        return existing == self.data
+
+
+PICTURE = Path("architecture")
+
+
+def picture_artifacts(project: Project) -> list[Artifact]:
+    """output/architecture.{dot,svg,png}: the system drawn from the templates (herd_cfn.diagram)."""
+    from herd_cfn import diagram
+
+    dot = diagram.to_dot(diagram.build_graph(project), project)
+    marker = diagram.source_marker(dot)
+    try:
+        return [
+            Artifact(PICTURE.with_suffix(".dot"), dot),
+            Artifact(PICTURE.with_suffix(".svg"), diagram.render(dot, "svg"), marker),
+            Artifact(PICTURE.with_suffix(".png"), diagram.render(dot, "png"), marker),
+        ]
+    except diagram.GraphvizMissing as exc:
+        raise HerdError(str(exc)) from None
 
 
 def template_path(stack: str) -> Path:
@@ -69,11 +102,11 @@ def render(project: Project, stacks: list[StackDefinition], environments: list[s
     return artifacts
 
 
-def _atomic_write(path: Path, content: str) -> None:
+def _atomic_write(path: Path, content: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+        with os.fdopen(fd, "wb") as handle:
             handle.write(content)
         # mkstemp makes the file 0600; generated files are ordinary readable files.
         os.chmod(tmp, 0o644)
@@ -88,7 +121,7 @@ def stale(artifacts: list[Artifact], output: Path) -> list[Path]:
     result = []
     for artifact in artifacts:
         target = output / artifact.path
-        if not target.is_file() or target.read_text(encoding="utf-8") != artifact.content:
+        if not target.is_file() or not artifact.is_current(target.read_bytes()):
             result.append(target)
     return result
 
@@ -106,5 +139,5 @@ def write(artifacts: list[Artifact], output: Path) -> list[Path]:
     changed = stale(artifacts, output)
     by_path = {output / a.path: a for a in artifacts}
     for path in changed:
-        _atomic_write(path, by_path[path].content)
+        _atomic_write(path, by_path[path].data)
     return changed

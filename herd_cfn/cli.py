@@ -45,6 +45,8 @@ def run_build(args: argparse.Namespace, out: Callable[[str], None] = print) -> i
     environments = [project.environment(name).name for name in args.env] if args.env else None
     artifacts = build.render(project, stacks, environments)
     full = not args.stack and not args.env
+    if full:
+        artifacts += build.picture_artifacts(project)
     extra = build.orphans(artifacts, args.output_dir) if full else []
     if args.check:
         stale = build.stale(artifacts, args.output_dir)

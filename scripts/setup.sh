@@ -6,6 +6,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON="${PYTHON:-python3}"
+
+# Graphviz draws output/architecture.* (Debian's package; the build needs `dot`).
+if ! command -v dot >/dev/null 2>&1; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+        echo "installing graphviz (apt-get)"
+        apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null
+    else
+        echo "error: Graphviz's dot is missing; install the graphviz package (e.g. sudo apt-get install graphviz)" >&2
+        exit 1
+    fi
+fi
 CHECKOV_VERSION="3.3.30"
 
 stamp_of() { cat "$@" | sha256sum | cut -c1-16; }

@@ -33,7 +33,12 @@ def test_two_builds_give_identical_bytes(tmp_path, capsys):
         assert _run(tmp_path / name) == 0
     first, second = _tree(tmp_path / "a" / "output"), _tree(tmp_path / "b" / "output")
     assert first == second
-    assert first == _tree(ROOT / "output"), "committed output/ equals a fresh build"
+    # Committed output/ equals a fresh build; the renderings of the picture are checked by their source
+    # marker (tests/test_diagram.py), since their bytes depend on the machine's fonts.
+    renderings = {"architecture.svg", "architecture.png"}
+    committed = {k: v for k, v in _tree(ROOT / "output").items() if k not in renderings}
+    assert {k: v for k, v in first.items() if k not in renderings} == committed
+    assert renderings <= set(first)
 
 
 def test_layout_one_template_per_stack_and_values_per_environment(tmp_path):
@@ -94,7 +99,7 @@ def test_full_build_rewrites_only_what_changed_and_removes_orphans(project_copy,
     assert f"wrote {out / 'templates/network.yaml'}" in printed
     assert "1 changed" in printed
     assert not (out / "templates/removed-stack.yaml").exists()
-    assert _tree(out) == _tree(ROOT / "output")
+    assert _tree(out) == _tree(ROOT / "output")  # nothing else rewritten, renderings included
 
 
 def test_stack_and_env_filters_write_only_those(tmp_path, capsys):
