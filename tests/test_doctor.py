@@ -391,3 +391,22 @@ def test_unknown_environment_is_a_usage_error(aws, project_copy, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith("error: ") and "unknown environment 'staging'" in captured.err
+
+
+def test_stale_architecture_picture_is_a_finding(project_copy):
+    # The same comparison as build_templates.py --check, which also covers the picture.
+    project = load_project(project_copy / "parameters")
+    dot = project_copy / "output" / "architecture.dot"
+    dot.write_text(dot.read_text() + "// edited\n")
+    [finding] = local_checks.output(project, project_copy / "output")
+    assert finding.state == MISSING and str(dot) in finding.what
+
+
+def test_without_graphviz_the_picture_is_a_warning_and_the_rest_is_compared(project_copy, monkeypatch):
+    from herd_cfn import diagram
+
+    monkeypatch.setattr(diagram.shutil, "which", lambda _: None)
+    project = load_project(project_copy / "parameters")
+    up_to_date, no_picture = local_checks.output(project, project_copy / "output")
+    assert up_to_date.state == OK
+    assert no_picture.state == WARN and "not compared: Graphviz's `dot` is not installed" in no_picture.what

@@ -30,7 +30,7 @@ def local_section(parameters_dir: Path, output_dir: Path) -> tuple[Section, Proj
     finding, project = local_checks.parameters(parameters_dir)
     section.add(finding)
     if project is not None:
-        section.add(local_checks.output(project, output_dir))
+        section.findings.extend(local_checks.output(project, output_dir))
     return section, project
 
 

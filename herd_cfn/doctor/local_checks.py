@@ -61,15 +61,25 @@ def parameters(directory: Path) -> tuple[Finding, Project | None]:
     return ok(f"parameters valid ({directory}: {', '.join(project.environments)})"), project
 
 
-def output(project: Project, output_dir: Path) -> Finding:
-    """The comparison of ``build_templates.py --check``: what the code builds against what output/ holds."""
+def output(project: Project, output_dir: Path) -> list[Finding]:
+    """The comparison of ``build_templates.py --check``: what the code builds against what output/ holds.
+
+    The architecture picture needs Graphviz; without it the rest is still compared and the picture is a
+    warning (deployments read only the templates and parameter files)."""
     try:
         artifacts = build.render(project, list(registry.all_stacks()))
     except HerdError as exc:
-        return missing(f"output/ cannot be built: {exc.message}", "correct the parameters file named above")
+        return [missing(f"output/ cannot be built: {exc.message}", "correct the parameters file named above")]
+    findings = []
+    try:
+        artifacts += build.picture_artifacts(project)
+    except HerdError as exc:
+        findings.append(warn(f"{output_dir}/{build.PICTURE}.* not compared: {exc.message.split(':')[0]}",
+                             "run scripts/setup.sh or `apt-get install graphviz`"))
     changed = [*build.stale(artifacts, output_dir), *build.orphans(artifacts, output_dir)]
     if not changed:
-        return ok(f"{output_dir}/ up to date ({len(artifacts)} files)")
+        return [ok(f"{output_dir}/ up to date ({len(artifacts)} files)"), *findings]
     shown = ", ".join(str(p) for p in changed[:3]) + (f" and {len(changed) - 3} more" if len(changed) > 3 else "")
-    return missing(f"{output_dir}/ is stale: {shown}",
-                   "python build_templates.py, then review and commit output/ (every command deploys output/)")
+    return [missing(f"{output_dir}/ is stale: {shown}",
+                    "python build_templates.py, then review and commit output/ (every command deploys output/)"),
+            *findings]
