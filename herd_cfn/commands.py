@@ -1,4 +1,6 @@
-"""The AWS commands of ``herd-cfn``: bootstrap, rollout, deploy, status. Arguments here, logic in their modules."""
+"""The AWS commands of ``herd-cfn``: bootstrap, rollout, deploy, status, doctor.
+
+Arguments here, logic in their modules."""
 
 from __future__ import annotations
 
@@ -45,6 +47,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", help="dev, prod… or all (default: all)")
     p.set_defaults(handler=run_status)
 
+    p = sub.add_parser("doctor", help="check what a deployment needs; each missing thing with its fix (read-only)")
+    _add_aws(p)
+    p.add_argument("--env", help="dev, prod… or all (default: all)")
+    p.set_defaults(handler=run_doctor)
+
 
 def _add_aws(p: argparse.ArgumentParser) -> None:
     add_common(p)
@@ -78,8 +85,10 @@ def _account_profiles(args: argparse.Namespace, project: Project) -> dict[str, s
 
 
 @contextmanager
-def _aws(args: argparse.Namespace, project: Project, progress: Progress, bootstrap: bool = True
-         ) -> Iterator[AwsContext]:
+def _aws(args: argparse.Namespace, project: Project, progress: Progress, bootstrap: bool = True,
+         check_credentials: bool = True) -> Iterator[AwsContext]:
+    """The AWS access of every command. ``check_credentials=False`` skips the first GetCallerIdentity for
+    callers that report missing credentials themselves (``doctor``)."""
     if args.local:
         if args.endpoint_url:
             raise InputError("command line", "--local", "--local starts its own endpoint; drop --endpoint-url")
@@ -92,6 +101,9 @@ def _aws(args: argparse.Namespace, project: Project, progress: Progress, bootstr
                       timeout=args.timeout)
     ctx = AwsContext(endpoint_url=args.endpoint_url, profile=args.profile, role_name=args.role_name,
                      account_profiles=_account_profiles(args, project), polling=polling)
+    if not check_credentials:
+        yield ctx
+        return
     with translate_errors("checking credentials"):
         # One cheap read first: missing credentials or an unreachable endpoint end here, before any change.
         ctx.client(ctx.base_session(project.settings.administrator_region), "sts").get_caller_identity()
@@ -199,3 +211,15 @@ def run_status(args: argparse.Namespace, progress: Progress) -> int:
     with _aws(args, project, progress, bootstrap=False) as ctx:
         report(ctx, project, environments, progress)
     return 0
+
+
+def run_doctor(args: argparse.Namespace) -> int:
+    from herd_cfn import doctor
+
+    # Plain lines, no live table: the emulator's banner and bootstrap come before the report.
+    progress = Progress(sys.stdout)
+
+    def open_aws(project: Project):
+        return _aws(args, project, progress, check_credentials=False)
+
+    return doctor.run(args.parameters_dir, args.output_dir, args.env, open_aws, sys.stdout)

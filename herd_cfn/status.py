@@ -87,12 +87,17 @@ def connection_arn(ctx: AwsContext, instance: InstanceStatus) -> str | None:
     return None
 
 
-def connection_status(ctx: AwsContext, arn: str, account: str, region: str) -> str:
+def connection_state(ctx: AwsContext, arn: str, account: str, region: str) -> str:
+    """AVAILABLE, PENDING, ERROR (or UNKNOWN), as CodeConnections reports it."""
     service = "codestar-connections" if ":codestar-connections:" in arn else "codeconnections"
     client = ctx.client(ctx.session(account, region), service)
     with translate_errors(f"reading connection {arn}"):
         connection = client.get_connection(ConnectionArn=arn)["Connection"]
-    status = connection.get("ConnectionStatus", "UNKNOWN")
+    return connection.get("ConnectionStatus", "UNKNOWN")
+
+
+def connection_status(ctx: AwsContext, arn: str, account: str, region: str) -> str:
+    status = connection_state(ctx, arn, account, region)
     if status == "PENDING":
         return (f"PENDING: activate it once in the console: {CONNECTION_CONSOLE.format(region=region)}; the "
                 "pipeline cannot read GitHub until then")
