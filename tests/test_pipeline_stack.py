@@ -68,7 +68,7 @@ def test_committed_parameters_send_dev_and_prod_their_own_branch():
     prod = json.loads((ROOT / "output/parameters/prod/pipeline.json").read_text())
     branch = {e["ParameterKey"]: e["ParameterValue"] for e in dev}[P.BRANCH], \
         {e["ParameterKey"]: e["ParameterValue"] for e in prod}[P.BRANCH]
-    assert branch == ("dev", "main")
+    assert branch == ("dev", "prod")
 
 
 def test_deploy_action_takes_the_builds_artifacts():

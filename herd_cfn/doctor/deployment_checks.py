@@ -108,12 +108,12 @@ def hosted_zone(ctx: AwsContext, env: Environment, key: str, zone_id: str) -> Fi
         return missing(f"hosted zone {zone_id} ({zone_name}) is private: certificate validation and clients need "
                        "public DNS", create)
     return ok(f"hosted zone {zone_id} ({zone_name}) serves {domain} and "
-              f"{names.Service.MQTT_HOST_PREFIX}.{domain}")
+              f"{names.Edge.MQTT_HOST_PREFIX}.{domain}")
 
 
 def certificate(ctx: AwsContext, env: Environment, key: str, arn: str) -> Finding:
     domain = env.domain.lower()
-    mqtt = f"{names.Service.MQTT_HOST_PREFIX}.{domain}"
+    mqtt = f"{names.Edge.MQTT_HOST_PREFIX}.{domain}"
     request = (f"aws acm request-certificate --region {env.region} --domain-name {domain} "
                f"--subject-alternative-names {mqtt} --validation-method DNS, create its validation records, and "
                f"put its ARN in {env.file}: {key}")
