@@ -12,6 +12,10 @@ emulator (stacks and StackSets alike):
 * ``AWS::EFS::AccessPoint`` (data stack): no ``get_cfn_attribute`` either, and no physical resource
   id, so ``Ref`` gave the Python object's repr instead of the ``fsap-...`` id the service stack
   mounts. Here: ``Ref`` is the id; ``Arn`` and ``AccessPointId``.
+* StackSet instance stacks: moto names them ``StackSet:<stack set>``; the colon breaks physical names
+  CloudFormation generates from the stack name (target groups, load balancers), and it is not the name
+  the bootstrap execution role's permissions are scoped to. AWS names them
+  ``StackSet-<stack set>-<uuid>``, and so does moto here.
 
 Installed by :meth:`herd_cfn.emulator.LocalAws.start`, so the tests, the benchmark and ``--local`` run
 the same moto. Real AWS never sees any of this; nothing else in moto's behaviour is changed (what moto
@@ -73,6 +77,26 @@ def _install_efs_attributes() -> None:
     AccessPoint.physical_resource_id = property(lambda self: self.access_point_id)
 
 
+_MOTO_INSTANCE_PREFIX = "StackSet:"
+
+
+def _install_instance_stack_names() -> None:
+    import uuid
+
+    from moto.cloudformation.models import CloudFormationBackend
+
+    original_create = CloudFormationBackend.create_stack
+
+    def create_stack(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        if name.startswith(_MOTO_INSTANCE_PREFIX):
+            name = f"StackSet-{name[len(_MOTO_INSTANCE_PREFIX):]}-{uuid.uuid4()}"
+        return original_create(self, name, *args, **kwargs)
+
+    # moto's StackInstance creates its stack through the backend and keeps the stack it gets back, so
+    # later updates and deletes of the instance find it under the new name.
+    CloudFormationBackend.create_stack = create_stack
+
+
 def install() -> None:
     """Idempotent; changes moto's classes and functions in this process only."""
     global _installed
@@ -80,4 +104,5 @@ def install() -> None:
         return
     _install_get_azs()
     _install_efs_attributes()
+    _install_instance_stack_names()
     _installed = True
