@@ -36,6 +36,11 @@ class LocalAws:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self) -> LocalAws:
+        from herd_cfn.emulator_fixes import install as install_fixes
+
+        # Every user of the emulator (tests, benchmark, --local) gets the same moto: the server runs in
+        # this process, so the fixes apply to it.
+        install_fixes()
         self._server.start()
         return self
 
@@ -74,6 +79,34 @@ def fake_credentials() -> Iterator[None]:
                 os.environ[key] = value
 
 
+_MOTO_SKIP_MESSAGE = "No Moto CloudFormation support for %s"
+
+
+@contextmanager
+def skipped_resource_types() -> Iterator[set[str]]:
+    """The resource types moto's CloudFormation skipped (created nothing, reported success) while the
+    block ran, collected instead of moto's two warnings per resource and stack."""
+    import logging
+    import warnings
+
+    skipped: set[str] = set()
+
+    def collect(record: logging.LogRecord) -> bool:
+        if record.msg != _MOTO_SKIP_MESSAGE:
+            return True
+        skipped.add(str(record.args[0]))  # type: ignore[index]
+        return False
+
+    logger = logging.getLogger("moto")
+    logger.addFilter(collect)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto", category=UserWarning)
+            yield skipped
+    finally:
+        logger.removeFilter(collect)
+
+
 DEFAULT_ACCOUNT = "123456789012"  # moto's account for credentials that assumed no role
 
 
@@ -97,39 +130,3 @@ def account_session(endpoint_url: str, account_id: str, region: str):
         aws_session_token=credentials["SessionToken"],
         region_name=region,
     )
-
-
-_EFS_ARN = "arn:${AWS::Partition}:elasticfilesystem:${AWS::Region}:${AWS::AccountId}:%s/${%s}"
-_EFS_KINDS = {"AWS::EFS::FileSystem": "file-system", "AWS::EFS::AccessPoint": "access-point"}
-
-
-def adapt_for_moto(body: str) -> tuple[str, dict[str, int]]:
-    """The template with what moto 5.2 cannot evaluate replaced by what AWS computes. EMULATOR ONLY:
-    real AWS always gets the templates of output/ unchanged.
-
-    - ``Fn::GetAtt [<EFS file system or access point>, Arn]``: moto's EFS models have no
-      get_cfn_attribute (AttributeError, HTTP 500); replaced by the ARN AWS documents for them.
-
-    Returns the JSON body and how often each replacement was made, so tests pin exactly what was
-    adapted (and notice when a template stops needing it or a new stack needs more).
-    """
-    import json
-
-    from cfn_flip import load_yaml
-
-    template = load_yaml(body)
-    counts = {"EFS Arn": 0}
-    kinds = {k: _EFS_KINDS[v["Type"]] for k, v in template.get("Resources", {}).items() if v["Type"] in _EFS_KINDS}
-
-    def walk(node):
-        if isinstance(node, list):
-            return [walk(item) for item in node]
-        if not isinstance(node, dict):
-            return node
-        attribute = node.get("Fn::GetAtt")
-        if isinstance(attribute, list) and attribute[0] in kinds and attribute[1] == "Arn":
-            counts["EFS Arn"] += 1
-            return {"Fn::Sub": _EFS_ARN % (kinds[attribute[0]], attribute[0])}
-        return {key: walk(value) for key, value in node.items()}
-
-    return json.dumps(walk(template)), counts

@@ -64,12 +64,3 @@ def set_env_value(project_dir: Path, env: str, section: str, key: str, value) ->
     path.write_text(json.dumps(data, indent=2) + "\n")
     assert cli.build_templates_main(["--parameters-dir", str(project_dir / "parameters"),
                                      "--output-dir", str(project_dir / "output")]) == 0
-
-
-def install_emulator_fixes() -> None:
-    from herd_cfn.emulator_fixes import install
-
-    install()
-
-
-install_emulator_fixes()

@@ -17,7 +17,7 @@ import pytest
 from cfn_flip import load_yaml
 
 from herd_cfn import names
-from herd_cfn.emulator import account_session, adapt_for_moto
+from herd_cfn.emulator import account_session
 from herd_cfn.stacks import service as service_stack
 from herd_cfn.stacks.base import render_yaml
 from herd_cfn.stacks.service import tasks
@@ -227,7 +227,7 @@ def deployed(aws):
     cfn = session.client("cloudformation", endpoint_url=aws.endpoint_url)
     for stack in (names.NETWORK, names.DATA):
         parameters = _parameters_file(stack, env.name)
-        body, _ = adapt_for_moto((OUTPUT / "templates" / f"{stack}.yaml").read_text())
+        body = (OUTPUT / "templates" / f"{stack}.yaml").read_text()
         assert _create(cfn, stack, body, parameters)["StackStatus"] == "CREATE_COMPLETE"
     # moto's CloudFormation has no AWS::CertificateManager::Certificate: deploy the edge template's other
     # mode, an existing certificate (requested through moto's ACM API) and no hosted zone.

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from herd_cfn import aws as herd_aws
+from herd_cfn import names
 from tests.rollout_support import (
     ADMIN,
     DEV,
@@ -49,6 +52,49 @@ def test_each_account_gets_its_own_values(rolled_out):
     client(url, ADMIN, "iam").get_role(RoleName="AWSCloudFormationStackSetAdministrationRole")
     for account in (DEV, PROD):
         client(url, account, "iam").get_role(RoleName="AWSCloudFormationStackSetExecutionRole")
+
+
+def test_data_stack_in_each_account_uses_that_accounts_network(rolled_out):
+    """network and data, from the templates of output/ as they are, reach every account through StackSets:
+    each account's file system is encrypted, exported, mounted in that account's private subnets (one per
+    AZ of the region) and has the two access points whose ids the service stack imports."""
+    if names.DATA not in MOTO_STACKS:
+        pytest.skip("HERD_MOTO_STACKS leaves the data stack out")
+    url, _ = rolled_out
+
+    def export(exports: dict, stack: str, output: str) -> str:
+        return exports[names.export_name(stack, output)]
+
+    for account, az_count in ((DEV, 2), (PROD, 3)):
+        exports = {e["Name"]: e.get("Value") for e in
+                   client(url, account, "cloudformation").list_exports()["Exports"]}
+        efs = client(url, account, "efs")
+        (file_system,) = efs.describe_file_systems()["FileSystems"]
+        assert file_system["Encrypted"] is True
+        assert file_system["FileSystemArn"].startswith(f"arn:aws:elasticfilesystem:eu-west-1:{account}:file-system/")
+        assert export(exports, names.DATA, names.Data.OUT_FILE_SYSTEM_ID) == file_system["FileSystemId"]
+        assert export(exports, names.DATA, names.Data.OUT_FILE_SYSTEM_ARN) == file_system["FileSystemArn"]
+        private = export(exports, names.NETWORK, names.Network.OUT_PRIVATE_SUBNETS).split(",")
+        targets = efs.describe_mount_targets(FileSystemId=file_system["FileSystemId"])["MountTargets"]
+        assert len(private) == az_count
+        assert sorted(t["SubnetId"] for t in targets) == sorted(private)
+        assert sorted(t["AvailabilityZoneName"] for t in targets) == [f"eu-west-1{z}" for z in "abc"[:az_count]]
+        points = efs.describe_access_points(FileSystemId=file_system["FileSystemId"])["AccessPoints"]
+        assert sorted(p["AccessPointId"] for p in points) == sorted(
+            export(exports, names.DATA, output)
+            for output in (names.Data.OUT_POSTGRES_ACCESS_POINT, names.Data.OUT_MANAGER_ACCESS_POINT))
+
+
+def test_instance_stacks_are_named_as_aws_names_them(rolled_out):
+    # StackSet-<stack set>-<uuid>: the names the bootstrap execution role's permissions are scoped to
+    # (StackSet-herd-*), and free of the colon moto 5.2.5 uses, which generated physical names refuse.
+    url, _ = rolled_out
+    for account in (DEV, PROD):
+        stacks = [s["StackName"] for s in client(url, account, "cloudformation").describe_stacks()["Stacks"]]
+        made = [re.fullmatch(r"StackSet-herd-([a-z]+)-[0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}", name)
+                for name in stacks if name != "herd-stackset-execution"]
+        assert all(made), stacks
+        assert sorted(match.group(1) for match in made) == sorted(MOTO_STACKS)
 
 
 def test_every_value_is_passed_per_instance(rolled_out):

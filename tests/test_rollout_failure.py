@@ -50,14 +50,14 @@ def test_conflicting_export_in_dev_stops_before_prod(aws, project_copy, capsys):
 
     # Fix the cause and run again: it converges.
     dev_cfn.delete_stack(StackName="old-network")
-    # moto only: the failed CreateStackInstances left its half-made stack (named "StackSet:<name>") in
+    # moto only: the failed CreateStackInstances left its half-made stack (StackSet-herd-network-<uuid>) in
     # dev, unknown to the StackSet, and moto's DeleteStack cannot remove it (it pops exports that were
     # never registered). AWS keeps the failed instance in the StackSet instead (OUTDATED, with its reason)
     # and the next rollout updates it; nothing needs removing by hand there.
     from moto.cloudformation.models import cloudformation_backends
 
     backend = cloudformation_backends[DEV]["eu-west-1"]
-    leftover = [sid for sid, stack in backend.stacks.items() if stack.name == "StackSet:herd-network"]
+    leftover = [sid for sid, stack in backend.stacks.items() if stack.name.startswith("StackSet-herd-network-")]
     assert len(leftover) == 1
     del backend.stacks[leftover[0]]
     assert run_cli("rollout", url, project_copy, *stack_args()) == 0

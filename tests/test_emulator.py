@@ -1,0 +1,98 @@
+"""herd_cfn.emulator_fixes and the emulator's helpers: each fix answers what AWS documents, and moto's
+silent skips are reported once instead of twice per resource."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.exceptions import ClientError
+
+from herd_cfn.emulator import account_session, skipped_resource_types
+
+ACCOUNT, REGION = "222222222222", "eu-central-1"
+
+
+def _cfn(aws):
+    return account_session(aws.endpoint_url, ACCOUNT, REGION).client("cloudformation", endpoint_url=aws.endpoint_url)
+
+
+def _outputs(cfn, template: dict) -> dict[str, str]:
+    cfn.create_stack(StackName="probe", TemplateBody=json.dumps(template))
+    stack = cfn.describe_stacks(StackName="probe")["Stacks"][0]
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    return {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+
+
+def _zones(aws, region: str) -> list[str]:
+    ec2 = account_session(aws.endpoint_url, ACCOUNT, region).client("ec2", endpoint_url=aws.endpoint_url)
+    return sorted(z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"])
+
+
+def test_get_azs_answers_the_zones_of_the_region(aws):
+    # AWS: '' (and {Ref: AWS::Region}) means the stack's region. moto 5.2.5 answered us-east-1a..d for both.
+    outputs = _outputs(_cfn(aws), {
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "Empty": {"Value": {"Fn::Join": [",", {"Fn::GetAZs": ""}]}},
+            "OwnRegion": {"Value": {"Fn::Join": [",", {"Fn::GetAZs": {"Ref": "AWS::Region"}}]}},
+            "Named": {"Value": {"Fn::Join": [",", {"Fn::GetAZs": "us-west-2"}]}},
+        },
+    })
+    assert outputs["Empty"].split(",") == _zones(aws, REGION)
+    assert outputs["OwnRegion"] == outputs["Empty"]
+    assert outputs["Named"].split(",") == _zones(aws, "us-west-2")
+    assert all(zone.startswith(REGION) for zone in outputs["Empty"].split(","))
+
+
+EFS = {
+    "FileSystem": {"Type": "AWS::EFS::FileSystem", "Properties": {"Encrypted": True}},
+    "AccessPoint": {"Type": "AWS::EFS::AccessPoint", "Properties": {"FileSystemId": {"Ref": "FileSystem"}}},
+}
+
+
+def test_efs_ref_and_get_att_are_what_the_api_returns(aws):
+    outputs = _outputs(_cfn(aws), {"Resources": EFS, "Outputs": {
+        "FileSystemRef": {"Value": {"Ref": "FileSystem"}},
+        "FileSystemId": {"Value": {"Fn::GetAtt": ["FileSystem", "FileSystemId"]}},
+        "FileSystemArn": {"Value": {"Fn::GetAtt": ["FileSystem", "Arn"]}},
+        "AccessPointRef": {"Value": {"Ref": "AccessPoint"}},
+        "AccessPointId": {"Value": {"Fn::GetAtt": ["AccessPoint", "AccessPointId"]}},
+        "AccessPointArn": {"Value": {"Fn::GetAtt": ["AccessPoint", "Arn"]}},
+    }})
+    efs = account_session(aws.endpoint_url, ACCOUNT, REGION).client("efs", endpoint_url=aws.endpoint_url)
+    (file_system,) = efs.describe_file_systems()["FileSystems"]
+    (point,) = efs.describe_access_points(FileSystemId=file_system["FileSystemId"])["AccessPoints"]
+    assert outputs["FileSystemRef"] == outputs["FileSystemId"] == file_system["FileSystemId"]
+    assert outputs["FileSystemArn"] == file_system["FileSystemArn"]
+    assert outputs["AccessPointRef"] == outputs["AccessPointId"] == point["AccessPointId"]
+    assert outputs["AccessPointArn"] == point["AccessPointArn"]
+
+
+@pytest.mark.parametrize("where", ["Outputs", "Resources"])
+def test_efs_attribute_aws_does_not_document_is_refused(aws, where):
+    # AWS refuses the template ("Template error: resource FileSystem does not support attribute type
+    # DnsName in Fn::GetAtt"); moto 5.2.5 raised an AttributeError (HTTP 500) instead.
+    attribute = {"Fn::GetAtt": ["FileSystem", "DnsName"]}
+    template: dict = {"Resources": dict(EFS), "Outputs": {"Probe": {"Value": "x"}}}
+    if where == "Outputs":
+        template["Outputs"] = {"Probe": {"Value": attribute}}
+    else:
+        template["Resources"]["Topic"] = {"Type": "AWS::SNS::Topic", "Properties": {"TopicName": attribute}}
+    with pytest.raises(ClientError) as caught:
+        _cfn(aws).create_stack(StackName="probe", TemplateBody=json.dumps(template))
+    assert caught.value.response["Error"]["Code"] == "ValidationError"
+    assert "DnsName" in str(caught.value)
+
+
+def test_skipped_resource_types_are_collected_once(aws, caplog, recwarn):
+    template = {"Resources": {"A": {"Type": "AWS::SecretsManager::Secret"},
+                              "B": {"Type": "AWS::SecretsManager::Secret"},
+                              "Topic": {"Type": "AWS::SNS::Topic"}}}
+    with skipped_resource_types() as skipped:
+        _cfn(aws).create_stack(StackName="probe", TemplateBody=json.dumps(template))
+    # moto reports success for a stack whose secrets it never made; AWS would create both.
+    assert _cfn(aws).describe_stacks(StackName="probe")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
+    assert skipped == {"AWS::SecretsManager::Secret"}
+    assert not [r for r in caplog.records if "No Moto CloudFormation support" in r.getMessage()]
+    assert not [w for w in recwarn if "not supported by moto" in str(w.message)]
