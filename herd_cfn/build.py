@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from herd_cfn import paramcheck
@@ -25,15 +27,17 @@ ADMINISTRATOR_DIR = "administrator"
 @dataclass(frozen=True)
 class Artifact:
     path: Path  # relative to the output directory
-    content: str | bytes
+    # The content, or a function that makes it (renderings are made only when they must be written).
+    content: str | bytes | Callable[[], bytes]
     # For renderings (SVG, PNG): the marker of the source they were drawn from. Their bytes depend on
     # the fonts and Graphviz build of the machine, so they are current when they carry the marker of
     # today's source, not only when their bytes match.
     source_marker: bytes | None = None
 
-    @property
+    @cached_property
     def data(self) -> bytes:
-        return self.content.encode("utf-8") if isinstance(self.content, str) else self.content
+        content = self.content() if callable(self.content) else self.content
+        return content.encode("utf-8") if isinstance(content, str) else content
 
     def is_current(self, existing: bytes) -> bool:
         if self.source_marker is not None:
@@ -50,14 +54,20 @@ def picture_artifacts(project: Project) -> list[Artifact]:
 
     dot = diagram.to_dot(diagram.build_graph(project), project)
     marker = diagram.source_marker(dot)
-    try:
-        return [
-            Artifact(PICTURE.with_suffix(".dot"), dot),
-            Artifact(PICTURE.with_suffix(".svg"), diagram.render(dot, "svg"), marker),
-            Artifact(PICTURE.with_suffix(".png"), diagram.render(dot, "png"), marker),
-        ]
-    except diagram.GraphvizMissing as exc:
-        raise HerdError(str(exc)) from None
+
+    def rendering(fmt: str) -> Callable[[], bytes]:
+        def make() -> bytes:
+            try:
+                return diagram.render(dot, fmt)
+            except diagram.GraphvizMissing as exc:
+                raise HerdError(str(exc)) from None
+        return make
+
+    return [
+        Artifact(PICTURE.with_suffix(".dot"), dot),
+        Artifact(PICTURE.with_suffix(".svg"), rendering("svg"), marker),
+        Artifact(PICTURE.with_suffix(".png"), rendering("png"), marker),
+    ]
 
 
 def template_path(stack: str) -> Path:

@@ -402,11 +402,14 @@ def test_stale_architecture_picture_is_a_finding(project_copy):
     assert finding.state == MISSING and str(dot) in finding.what
 
 
-def test_without_graphviz_the_picture_is_a_warning_and_the_rest_is_compared(project_copy, monkeypatch):
+def test_the_picture_is_compared_without_graphviz(project_copy, monkeypatch):
+    """Checking needs only the DOT source and the renderings' markers, not Graphviz."""
     from herd_cfn import diagram
 
     monkeypatch.setattr(diagram.shutil, "which", lambda _: None)
     project = load_project(project_copy / "parameters")
-    up_to_date, no_picture = local_checks.output(project, project_copy / "output")
+    (up_to_date,) = local_checks.output(project, project_copy / "output")
     assert up_to_date.state == OK
-    assert no_picture.state == WARN and "not compared: Graphviz's `dot` is not installed" in no_picture.what
+    (project_copy / "output" / "architecture.svg").write_text("<svg/>")
+    (stale,) = local_checks.output(project, project_copy / "output")
+    assert stale.state != OK and "architecture.svg" in stale.what
