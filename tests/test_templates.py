@@ -99,3 +99,20 @@ def test_every_checkov_skip_gives_a_reason(stack):
         for skip in resource.get("Metadata", {}).get("checkov", {}).get("skip", []):
             assert skip["id"].startswith("CKV"), (name, skip)
             assert len(skip.get("comment", "")) >= 30, f"{stack.name}.{name}: skip {skip['id']} needs a real reason"
+
+
+def test_lint_gate_over_all_cores_reports_each_stacks_findings():
+    """lint_stacks (the benchmark's and `python -m herd_cfn.lint`'s gate) forks workers: findings of a
+    broken stack come back named, in stack order, and clean stacks add none."""
+    from troposphere import Template
+    from troposphere.sqs import Queue
+
+    from herd_cfn.stacks.base import StackDefinition
+
+    def broken(t: Template) -> None:
+        t.add_resource(Queue("Queue", MessageRetentionPeriod=10))  # SQS keeps messages 60 s at least
+
+    bad = StackDefinition(name="broken", description="a queue that keeps messages too briefly", build=broken)
+    findings = lint.lint_stacks([registry.get("network"), bad, registry.get("data")], ["eu-west-1"])
+    assert findings and {f.stack for f in findings} == {"broken"}
+    assert all(f.severity in ("error", "warning") for f in findings)
