@@ -64,3 +64,25 @@ def set_env_value(project_dir: Path, env: str, section: str, key: str, value) ->
     path.write_text(json.dumps(data, indent=2) + "\n")
     assert cli.build_templates_main(["--parameters-dir", str(project_dir / "parameters"),
                                      "--output-dir", str(project_dir / "output")]) == 0
+
+
+class StubContext(AwsContext):
+    """An AwsContext that hands out the given (Stubber-wrapped) clients, for calls moto lacks."""
+
+    def __init__(self, clients):
+        super().__init__()
+        self.clients = clients
+
+    def session(self, account_id, region):
+        return None
+
+    def client(self, session, service):
+        return self.clients[service]
+
+
+def stub_client(service: str):
+    """A client with fake credentials that never leaves the process once a Stubber is activated."""
+    import botocore.session
+
+    return botocore.session.get_session().create_client(
+        service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")

@@ -9,18 +9,16 @@ import tomllib
 from contextlib import contextmanager
 from pathlib import Path
 
-import botocore.session
 import pytest
 from botocore.stub import Stubber
 
 from herd_cfn import aws as herd_aws
 from herd_cfn import cli, names
-from herd_cfn.aws import AwsContext
 from herd_cfn.doctor import deployment_checks, local_checks
 from herd_cfn.doctor.findings import MISSING, OK, WARN, Finding, Section, exit_code, fancy, render
 from herd_cfn.environments import load_project
 from herd_cfn.status import InstanceStatus
-from tests.rollout_support import ADMIN, DEV, PROD, REGION, ROOT, aws_args, client, run_cli
+from tests.rollout_support import ADMIN, DEV, PROD, REGION, ROOT, StubContext, aws_args, client, run_cli, stub_client
 
 DEV_DOMAIN = "platform-dev.herd-itt.com"
 ZONE_ID = "ZHERDDEV0000000001"
@@ -318,29 +316,12 @@ def test_exit_code_zero_with_only_warnings():
     assert exit_code([Section("x", [Finding(OK, "a"), Finding(MISSING, "b", "c")])]) == 1
 
 
-class _StubCtx(AwsContext):
-    def __init__(self, clients):
-        super().__init__()
-        self.clients = clients
-
-    def session(self, account_id, region):
-        return None
-
-    def client(self, session, service):
-        return self.clients[service]
-
-
-def _stubbed(service):
-    return botocore.session.get_session().create_client(
-        service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
-
-
 @pytest.mark.parametrize(("state", "expected"), [("PENDING", MISSING), ("AVAILABLE", OK), ("ERROR", MISSING)])
 def test_connection_state_from_the_pipeline_stack(project_copy, state, expected):
     # moto implements neither codeconnections nor codestar-connections: stubbed responses as AWS sends them.
     env = load_project(project_copy / "parameters").environment("dev")
     arn = f"arn:aws:codeconnections:{REGION}:{DEV}:connection/5c3d2e1f-0000-4000-8000-000000000000"
-    cfn, connections = _stubbed("cloudformation"), _stubbed("codeconnections")
+    cfn, connections = stub_client("cloudformation"), stub_client("codeconnections")
     row = InstanceStatus("dev", DEV, REGION, names.PIPELINE, "CURRENT", stack_id="arn:stack/pipeline")
     with Stubber(cfn) as cfn_stub, Stubber(connections) as conn_stub:
         cfn_stub.add_response("describe_stacks", {"Stacks": [{
@@ -350,7 +331,7 @@ def test_connection_state_from_the_pipeline_stack(project_copy, state, expected)
             {"StackName": "arn:stack/pipeline"})
         conn_stub.add_response("get_connection", {"Connection": {"ConnectionArn": arn, "ConnectionStatus": state}},
                                {"ConnectionArn": arn})
-        finding = deployment_checks.connection(_StubCtx({"cloudformation": cfn, "codeconnections": connections}),
+        finding = deployment_checks.connection(StubContext({"cloudformation": cfn, "codeconnections": connections}),
                                                env, [row])
     assert finding.state == expected
     if state == "PENDING":

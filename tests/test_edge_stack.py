@@ -15,10 +15,10 @@ from herd_cfn.errors import InputError
 from herd_cfn.evaluate import Evaluated
 
 from .conftest import ROOT
+from .template_support import of_type, parameter_values, props
 
 E = names.Edge
 S = names.Service
-PARAMETERS = ROOT / "output" / "parameters"
 
 
 @pytest.fixture(scope="module")
@@ -27,17 +27,9 @@ def template() -> dict:
 
 
 def _values(env: str, **overrides: str) -> dict[str, str]:
-    values = json.loads((PARAMETERS / env / f"{names.EDGE}.json").read_text())
-    values = {p["ParameterKey"]: p["ParameterValue"] for p in values} if isinstance(values, list) else values
-    return {**values, **overrides}
+    return parameter_values(names.EDGE, env, **overrides)
 
 
-def _of_type(template: dict, resource_type: str) -> dict[str, dict]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
-
-
-def _props(template: dict, logical_id: str) -> dict:
-    return template["Resources"][logical_id]["Properties"]
 
 
 def test_the_stack_holds_the_ingress_and_nothing_of_the_workloads(template):
@@ -54,7 +46,7 @@ def test_the_stack_holds_the_ingress_and_nothing_of_the_workloads(template):
 
 def test_only_the_listener_ports_are_open_to_the_internet(template):
     open_to_all = sorted((name, rule["FromPort"], rule["ToPort"])
-                         for name, group in _of_type(template, "AWS::EC2::SecurityGroup").items()
+                         for name, group in of_type(template, "AWS::EC2::SecurityGroup").items()
                          for rule in group["Properties"]["SecurityGroupIngress"]
                          if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0")
     assert open_to_all == [(E.ALB_SG, 80, 80), (E.ALB_SG, 443, 443), (E.NLB_SG, 8883, 8883)]
@@ -63,26 +55,26 @@ def test_only_the_listener_ports_are_open_to_the_internet(template):
 def test_load_balancer_groups_have_no_egress_of_their_own(template):
     """Their egress to the tasks is added by the service stack (tests/test_service_stack.py); without an
     inline rule EC2 would keep its allow-all egress."""
-    for name, group in _of_type(template, "AWS::EC2::SecurityGroup").items():
+    for name, group in of_type(template, "AWS::EC2::SecurityGroup").items():
         (rule,) = group["Properties"]["SecurityGroupEgress"]
         assert rule["CidrIp"] == "255.255.255.255/32" and rule["IpProtocol"] == "icmp", name
 
 
 def test_auth_goes_to_keycloak_and_everything_else_to_the_blue_manager(template):
-    (rule,) = _of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
+    (rule,) = of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
     rule = rule["Properties"]
     assert rule["ListenerArn"] == {"Ref": E.HTTPS_LISTENER}
     assert rule["Conditions"][0]["PathPatternConfig"]["Values"] == ["/auth", "/auth/*"]
     assert rule["Actions"][0]["TargetGroupArn"] == {"Ref": E.KEYCLOAK_TARGET_GROUP}
-    https = _props(template, E.HTTPS_LISTENER)
+    https = props(template, E.HTTPS_LISTENER)
     assert https["Port"] == 443 and https["Protocol"] == "HTTPS"
     assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
     assert https["DefaultActions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": E.BLUE_TARGET_GROUP}}]
-    assert _props(template, E.KEYCLOAK_TARGET_GROUP)["HealthCheckPath"] == "/auth/health/ready"
+    assert props(template, E.KEYCLOAK_TARGET_GROUP)["HealthCheckPath"] == "/auth/health/ready"
 
 
 def test_http_only_redirects_to_https(template):
-    http = _props(template, E.HTTP_LISTENER)
+    http = props(template, E.HTTP_LISTENER)
     assert http["Port"] == 80
     (action,) = http["DefaultActions"]
     assert action["Type"] == "redirect"
@@ -90,26 +82,26 @@ def test_http_only_redirects_to_https(template):
 
 
 def test_test_listener_is_restricted_to_the_admin_cidr(template):
-    test = _props(template, E.TEST_LISTENER)
+    test = props(template, E.TEST_LISTENER)
     assert test["Port"] == E.TEST_LISTENER_PORT and test["Protocol"] == "HTTPS"
     assert test["DefaultActions"][0]["TargetGroupArn"] == {"Ref": E.BLUE_TARGET_GROUP}
-    rules = [rule for group in _of_type(template, "AWS::EC2::SecurityGroup").values()
+    rules = [rule for group in of_type(template, "AWS::EC2::SecurityGroup").values()
              for rule in group["Properties"]["SecurityGroupIngress"] if rule["FromPort"] == E.TEST_LISTENER_PORT]
     assert rules == [{"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443, "CidrIp": {"Ref": E.ADMIN_CIDR},
                       "Description": "test listener"}]
 
 
 def test_mqtt_is_tls_8883_to_an_ip_target_group_on_1883(template):
-    listener = _props(template, E.MQTT_LISTENER)
+    listener = props(template, E.MQTT_LISTENER)
     assert (listener["Port"], listener["Protocol"]) == (8883, "TLS")
     assert listener["DefaultActions"][0]["TargetGroupArn"] == {"Ref": E.MQTT_TARGET_GROUP}
-    group = _props(template, E.MQTT_TARGET_GROUP)
+    group = props(template, E.MQTT_TARGET_GROUP)
     assert (group["Port"], group["Protocol"], group["TargetType"]) == (1883, "TCP", "ip")
 
 
 def test_target_groups_forward_to_the_service_stacks_container_ports(template):
     ports = {name: (tg["Properties"]["Port"], tg["Properties"]["TargetType"])
-             for name, tg in _of_type(template, "AWS::ElasticLoadBalancingV2::TargetGroup").items()}
+             for name, tg in of_type(template, "AWS::ElasticLoadBalancingV2::TargetGroup").items()}
     assert ports == {E.BLUE_TARGET_GROUP: (S.MANAGER_HTTP_PORT, "ip"),
                      E.GREEN_TARGET_GROUP: (S.MANAGER_HTTP_PORT, "ip"),
                      E.KEYCLOAK_TARGET_GROUP: (S.KEYCLOAK_HTTP_PORT, "ip"),

@@ -14,11 +14,10 @@ from herd_cfn.environments import load_project
 from herd_cfn.errors import InputError
 from herd_cfn.evaluate import Evaluated
 
-from .conftest import ROOT
+from .template_support import of_type, parameter_values, props
 
 S = names.Service
 E = names.Edge
-PARAMETERS = ROOT / "output" / "parameters"
 
 
 @pytest.fixture(scope="module")
@@ -27,23 +26,15 @@ def template() -> dict:
 
 
 def _values(env: str, **overrides: str) -> dict[str, str]:
-    values = json.loads((PARAMETERS / env / f"{names.SERVICE}.json").read_text())
-    values = {p["ParameterKey"]: p["ParameterValue"] for p in values} if isinstance(values, list) else values
-    return {**values, **overrides}
+    return parameter_values(names.SERVICE, env, **overrides)
 
 
-def _of_type(template: dict, resource_type: str) -> dict[str, dict]:
-    return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
-
-
-def _props(template: dict, logical_id: str) -> dict:
-    return template["Resources"][logical_id]["Properties"]
 
 
 def _ingress_rules(template: dict) -> list[tuple[str, dict]]:
-    rules = [(name, rule) for name, group in _of_type(template, "AWS::EC2::SecurityGroup").items()
+    rules = [(name, rule) for name, group in of_type(template, "AWS::EC2::SecurityGroup").items()
              for rule in group["Properties"].get("SecurityGroupIngress", [])]
-    rules += [(name, r["Properties"]) for name, r in _of_type(template, "AWS::EC2::SecurityGroupIngress").items()]
+    rules += [(name, r["Properties"]) for name, r in of_type(template, "AWS::EC2::SecurityGroupIngress").items()]
     return rules
 
 
@@ -69,7 +60,7 @@ def test_nothing_here_is_open_to_the_internet(template):
 def test_task_groups_admit_only_their_callers(template):
     def sources(group: str) -> set[tuple[str, int]]:
         return {(_group_name(rule["SourceSecurityGroupId"]), rule["FromPort"])
-                for rule in _props(template, group)["SecurityGroupIngress"]}
+                for rule in props(template, group)["SecurityGroupIngress"]}
 
     assert sources(S.MANAGER_SG) == {(ALB_GROUP, 8080), (NLB_GROUP, 1883)}
     assert sources(S.KEYCLOAK_SG) == {(ALB_GROUP, 8080), (S.MANAGER_SG, 8080)}
@@ -80,11 +71,11 @@ def test_load_balancer_egress_matches_the_task_ingress(template):
     """The edge stack's groups have no egress of their own: each rule here pairs with an ingress above."""
     egress = {(_group_name(r["Properties"]["GroupId"]), _group_name(r["Properties"]["DestinationSecurityGroupId"]),
                r["Properties"]["FromPort"])
-              for r in _of_type(template, "AWS::EC2::SecurityGroupEgress").values()
+              for r in of_type(template, "AWS::EC2::SecurityGroupEgress").values()
               if "DestinationSecurityGroupId" in r["Properties"]}
     ingress = {(_group_name(rule["SourceSecurityGroupId"]), group, rule["FromPort"])
                for group in (S.MANAGER_SG, S.KEYCLOAK_SG, S.POSTGRES_SG)
-               for rule in _props(template, group)["SecurityGroupIngress"]}
+               for rule in props(template, group)["SecurityGroupIngress"]}
     assert egress == ingress
     from_load_balancers = {(ALB_GROUP, S.MANAGER_SG, 8080), (ALB_GROUP, S.KEYCLOAK_SG, 8080),
                            (NLB_GROUP, S.MANAGER_SG, 1883)}
@@ -92,7 +83,7 @@ def test_load_balancer_egress_matches_the_task_ingress(template):
 
 
 def test_egress_is_explicit_everywhere(template):
-    for name, group in _of_type(template, "AWS::EC2::SecurityGroup").items():
+    for name, group in of_type(template, "AWS::EC2::SecurityGroup").items():
         egress = group["Properties"]["SecurityGroupEgress"]
         assert egress, f"{name} would keep EC2's allow-all egress"
         for rule in egress:
@@ -106,18 +97,18 @@ def test_egress_is_explicit_everywhere(template):
 def test_tasks_that_mount_efs_attach_the_data_stacks_client_group(template):
     client = {"Fn::ImportValue": names.export_name(names.DATA, names.Data.OUT_EFS_CLIENT_SECURITY_GROUP)}
     for service in (S.POSTGRES_SERVICE, S.MANAGER_SERVICE):
-        groups = _props(template, service)["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+        groups = props(template, service)["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
         assert client in groups, service
-    groups = _props(template, S.KEYCLOAK_SERVICE)["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
+    groups = props(template, S.KEYCLOAK_SERVICE)["NetworkConfiguration"]["AwsvpcConfiguration"]["SecurityGroups"]
     assert client not in groups
 
 
 def _statements(template: dict):
-    for name, role in _of_type(template, "AWS::IAM::Role").items():
+    for name, role in of_type(template, "AWS::IAM::Role").items():
         for policy in role["Properties"].get("Policies", []):
             for statement in policy["PolicyDocument"]["Statement"]:
                 yield name, statement
-    for name, key in _of_type(template, "AWS::KMS::Key").items():
+    for name, key in of_type(template, "AWS::KMS::Key").items():
         for statement in key["Properties"]["KeyPolicy"]["Statement"]:
             yield name, statement
 
@@ -134,7 +125,7 @@ def test_no_iam_statement_allows_every_action(template):
 
 def test_efs_mounts_are_limited_to_each_tasks_access_points(template):
     def access_points(role: str) -> list[str]:
-        (statement,) = _props(template, role)["Policies"][0]["PolicyDocument"]["Statement"]
+        (statement,) = props(template, role)["Policies"][0]["PolicyDocument"]["Statement"]
         assert statement["Action"] == ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"]
         return [ap["Fn::ImportValue"] for ap in
                 statement["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]]
@@ -146,14 +137,14 @@ def test_efs_mounts_are_limited_to_each_tasks_access_points(template):
 
 
 def test_every_log_group_has_a_retention(template):
-    groups = _of_type(template, "AWS::Logs::LogGroup")
+    groups = of_type(template, "AWS::Logs::LogGroup")
     assert len(groups) == 4
     for name, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": S.LOG_RETENTION}, name
 
 
 def test_manager_service_is_one_task_under_code_deploy(template):
-    service = _props(template, S.MANAGER_SERVICE)
+    service = props(template, S.MANAGER_SERVICE)
     assert service["DesiredCount"] == 1
     assert service["DeploymentController"] == {"Type": "CODE_DEPLOY"}
     # CODE_DEPLOY: exactly one target group (CodeDeploy swaps blue for green), no rolling settings.
@@ -161,17 +152,17 @@ def test_manager_service_is_one_task_under_code_deploy(template):
                                          "TargetGroupArn": _edge(E.OUT_BLUE_TARGET_GROUP_ARN)}]
     assert "DeploymentConfiguration" not in service
     assert service["TaskDefinition"] == S.MANAGER_TASK_FAMILY
-    assert _props(template, S.MANAGER_TASK)["Family"] == S.MANAGER_TASK_FAMILY
+    assert props(template, S.MANAGER_TASK)["Family"] == S.MANAGER_TASK_FAMILY
 
 
 def test_postgresql_can_never_run_two_tasks(template):
-    service = _props(template, S.POSTGRES_SERVICE)
+    service = props(template, S.POSTGRES_SERVICE)
     assert service["DesiredCount"] == 1
     assert service["DeploymentConfiguration"]["MaximumPercent"] == 100
     assert service["DeploymentConfiguration"]["MinimumHealthyPercent"] == 0
     assert service["AvailabilityZoneRebalancing"] == "DISABLED"
-    assert not _of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget")
-    (container,) = _props(template, S.POSTGRES_TASK)["ContainerDefinitions"]
+    assert not of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget")
+    (container,) = props(template, S.POSTGRES_TASK)["ContainerDefinitions"]
     assert container["StopTimeout"] == 120, "the Fargate maximum, for a clean shutdown"
     assert "dynamic_shared_memory_type=mmap" in container["Command"]
     assert "pg_isready" in container["HealthCheck"]["Command"][1]
@@ -179,35 +170,35 @@ def test_postgresql_can_never_run_two_tasks(template):
 
 
 def test_keycloak_is_behind_the_edge_stacks_keycloak_target_group(template):
-    (balancer,) = _props(template, S.KEYCLOAK_SERVICE)["LoadBalancers"]
+    (balancer,) = props(template, S.KEYCLOAK_SERVICE)["LoadBalancers"]
     assert balancer == {"ContainerName": S.KEYCLOAK_CONTAINER, "ContainerPort": 8080,
                         "TargetGroupArn": _edge(E.OUT_KEYCLOAK_TARGET_GROUP_ARN)}
 
 
 def test_the_mqtt_target_group_belongs_to_the_reconcile_function_not_ecs(template):
     mqtt = _edge(E.OUT_MQTT_TARGET_GROUP_ARN)
-    for service in _of_type(template, "AWS::ECS::Service").values():
+    for service in of_type(template, "AWS::ECS::Service").values():
         for balancer in service["Properties"].get("LoadBalancers", []):
             assert balancer["TargetGroupArn"] != mqtt
-    function = _props(template, S.RECONCILE_FUNCTION)
+    function = props(template, S.RECONCILE_FUNCTION)
     assert function["Environment"]["Variables"]["TARGET_GROUP_ARN"] == mqtt
-    statements = _props(template, S.RECONCILE_ROLE)["Policies"][0]["PolicyDocument"]["Statement"]
+    statements = props(template, S.RECONCILE_ROLE)["Policies"][0]["PolicyDocument"]["Statement"]
     (register,) = [s for s in statements if "elasticloadbalancing:RegisterTargets" in s["Action"]]
     assert register["Resource"] == [{"Fn::Sub": ["${TargetGroupArn}", {"TargetGroupArn": mqtt}]}]
 
 
 def test_reconcile_function_is_triggered_by_task_changes_and_a_schedule(template):
-    function = _props(template, S.RECONCILE_FUNCTION)
+    function = props(template, S.RECONCILE_FUNCTION)
     assert function["FunctionName"] == S.RECONCILE_FUNCTION_NAME
     assert "def handler" in function["Code"]["ZipFile"], "the real function, not a placeholder"
     assert "was not packaged" not in function["Code"]["ZipFile"]
     assert set(function["Environment"]["Variables"]) == {"CLUSTER_NAME", "SERVICE_NAME", "TARGET_GROUP_ARN",
                                                         "TARGET_PORT"}
-    pattern = _props(template, S.RECONCILE_TASK_RULE)["EventPattern"]
+    pattern = props(template, S.RECONCILE_TASK_RULE)["EventPattern"]
     assert pattern["detail-type"] == ["ECS Task State Change"]
     assert pattern["detail"]["group"] == [f"service:{S.MANAGER_SERVICE_NAME}"]
-    assert _props(template, S.RECONCILE_SCHEDULE_RULE)["ScheduleExpression"] == "rate(5 minutes)"
-    permissions = _of_type(template, "AWS::Lambda::Permission")
+    assert props(template, S.RECONCILE_SCHEDULE_RULE)["ScheduleExpression"] == "rate(5 minutes)"
+    permissions = of_type(template, "AWS::Lambda::Permission")
     assert {p["Properties"]["SourceArn"]["Fn::GetAtt"][0] for p in permissions.values()} == {
         S.RECONCILE_TASK_RULE, S.RECONCILE_SCHEDULE_RULE}
 
@@ -217,7 +208,7 @@ _SECRET_LIKE = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b|CREDENTIAL", re.IGNOREC
 
 def test_secrets_come_only_through_secrets(template):
     seen = set()
-    for name, task in _of_type(template, "AWS::ECS::TaskDefinition").items():
+    for name, task in of_type(template, "AWS::ECS::TaskDefinition").items():
         (container,) = task["Properties"]["ContainerDefinitions"]
         for variable in container["Environment"]:
             assert not _SECRET_LIKE.search(variable["Name"]), (name, variable["Name"])
@@ -228,14 +219,14 @@ def test_secrets_come_only_through_secrets(template):
 
 
 def test_manager_settings(template):
-    (container,) = _props(template, S.MANAGER_TASK)["ContainerDefinitions"]
+    (container,) = props(template, S.MANAGER_TASK)["ContainerDefinitions"]
     env = {v["Name"]: v["Value"] for v in container["Environment"]}
     assert env["OR_HOSTNAME"] == {"Ref": S.DOMAIN}
     assert env["OR_SETUP_RUN_ON_RESTART"] == "false"
     assert env["OR_DB_HOST"] == f"{S.POSTGRES_SERVICE_NAME}.{S.NAMESPACE}"
     assert env["OR_KEYCLOAK_HOST"] == f"{S.KEYCLOAK_SERVICE_NAME}.{S.NAMESPACE}"
     assert container["MountPoints"] == [{"SourceVolume": "storage", "ContainerPath": "/storage"}]
-    (keycloak,) = _props(template, S.KEYCLOAK_TASK)["ContainerDefinitions"]
+    (keycloak,) = props(template, S.KEYCLOAK_TASK)["ContainerDefinitions"]
     kc_env = {v["Name"]: v["Value"] for v in keycloak["Environment"]}
     assert kc_env["KC_PROXY_HEADERS"] == "xforwarded" and kc_env["KC_HOSTNAME"] == {"Ref": S.DOMAIN}
     # The manager logs into Keycloak's master admin with OR_ADMIN_PASSWORD: both from the same secret.
@@ -262,14 +253,14 @@ def test_rollback_alarms_cover_blue_green_and_5xx(template):
     value = template["Outputs"][S.OUT_ROLLBACK_ALARM_NAMES]["Value"]["Fn::Join"]
     assert value[0] == ","
     assert [ref["Ref"] for ref in value[1]] == [S.ALARM_BLUE_UNHEALTHY, S.ALARM_GREEN_UNHEALTHY, S.ALARM_TARGET_5XX]
-    topic = _props(template, S.ALARM_TOPIC)
+    topic = props(template, S.ALARM_TOPIC)
     assert topic["KmsMasterKeyId"] == {"Ref": S.ALARM_KEY}
 
 
 def test_alarm_dimensions_are_the_edge_stacks_full_names(template):
     """CloudWatch names the ALB and its target groups app/<name>/<id> and targetgroup/<name>/<id>."""
     def dimensions(alarm: str) -> dict:
-        return {d["Name"]: d["Value"] for d in _props(template, alarm)["Dimensions"]}
+        return {d["Name"]: d["Value"] for d in props(template, alarm)["Dimensions"]}
 
     load_balancer = _edge(E.OUT_LOAD_BALANCER_FULL_NAME)
     assert dimensions(S.ALARM_BLUE_UNHEALTHY) == {

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import botocore.session
 from botocore.stub import Stubber
 
 from herd_cfn import aws as herd_aws
-from herd_cfn.aws import AwsContext
 from herd_cfn.status import InstanceStatus, connection_arn, connection_status
-from tests.rollout_support import DEV, MOTO_STACKS, run_cli, stack_args
+from tests.rollout_support import DEV, MOTO_STACKS, StubContext, run_cli, stack_args, stub_client
 
 
 def test_status_before_anything_is_deployed(aws, project_copy, capsys):
@@ -33,28 +31,11 @@ def test_status_after_rollout(aws, project_copy, capsys):
     assert "dev " not in out  # --env prod shows prod only
 
 
-class _StubCtx(AwsContext):
-    def __init__(self, clients):
-        super().__init__()
-        self.clients = clients
-
-    def session(self, account_id, region):
-        return None
-
-    def client(self, session, service):
-        return self.clients[service]
-
-
-def _client(service):
-    return botocore.session.get_session().create_client(
-        service, region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")
-
-
 def test_pending_connection_says_to_activate_it_in_the_console():
     # moto implements neither codeconnections nor codestar-connections: stubbed responses as AWS sends them.
     arn = f"arn:aws:codeconnections:eu-west-1:{DEV}:connection/5c3d2e1f-0000-4000-8000-000000000000"
-    cfn, connections = _client("cloudformation"), _client("codeconnections")
-    ctx = _StubCtx({"cloudformation": cfn, "codeconnections": connections})
+    cfn, connections = stub_client("cloudformation"), stub_client("codeconnections")
+    ctx = StubContext({"cloudformation": cfn, "codeconnections": connections})
     with Stubber(cfn) as cfn_stub, Stubber(connections) as conn_stub:
         cfn_stub.add_response("describe_stacks", {"Stacks": [{
             "StackName": "StackSet-herd-pipeline-1", "StackStatus": "CREATE_COMPLETE",
@@ -73,4 +54,4 @@ def test_pending_connection_says_to_activate_it_in_the_console():
 
 def test_no_connection_without_a_pipeline_stack():
     row = InstanceStatus("dev", DEV, "eu-west-1", "pipeline", "NOT DEPLOYED")
-    assert connection_arn(_StubCtx({}), row) is None
+    assert connection_arn(StubContext({}), row) is None
