@@ -63,11 +63,12 @@ def targets(group_arn):
     return sorted((d["Target"]["Id"], d["Target"]["Port"]) for d in found)
 
 
-def task(ip, started_by, status="RUNNING"):
+def task(ip, started_by, status="RUNNING", task_definition=None):
     return {
         "taskArn": f"arn:aws:ecs:eu-west-1:123456789012:task/{CLUSTER}/{ip.replace('.', '')}",
         "lastStatus": status,
         "startedBy": started_by,
+        "taskDefinitionArn": task_definition or "arn:aws:ecs:eu-west-1:123456789012:task-definition/herd-manager:1",
         "attachments": [{
             "type": "ElasticNetworkInterface",
             "details": [{"name": "subnetId", "value": "subnet-1"}, {"name": "privateIPv4Address", "value": ip}],
@@ -75,13 +76,16 @@ def task(ip, started_by, status="RUNNING"):
     }
 
 
-def ecs_stub(task_sets, tasks):
-    """An ECS client whose answers describe a service with these task sets ({id: status}) and tasks."""
+def ecs_stub(task_sets, tasks, task_definitions=None):
+    """An ECS client whose answers describe a service with these task sets ({id: status}) and tasks
+    (task_definitions: {task set id: its task definition ARN})."""
     ecs = boto3.client("ecs", endpoint_url="http://127.0.0.1:9")  # never reached: Stubber answers
     stub = Stubber(ecs)
     service = {"serviceArn": SERVICE_ARN, "serviceName": SERVICE}
     if task_sets:
-        service["taskSets"] = [{"id": i, "status": s} for i, s in task_sets.items()]
+        service["taskSets"] = [{"id": i, "status": s, **({"taskDefinition": task_definitions[i]}
+                                                          if task_definitions and i in task_definitions else {})}
+                               for i, s in task_sets.items()]
     stub.add_response("describe_services", {"services": [service]}, {"cluster": CLUSTER, "services": [SERVICE]})
     arns = [t["taskArn"] for t in tasks]
     stub.add_response(
@@ -207,6 +211,20 @@ def test_blue_green_keeps_mqtt_on_the_primary_until_traffic_moves_then_swaps(tar
     out = capsys.readouterr().out
     assert "register 10.0.2.20:1883" in out and "deregister 10.0.1.10:1883" in out
     assert "report Succeeded for deployment d-ABCDEF123" in out
+
+
+def test_tasks_without_the_task_set_id_are_matched_by_the_primary_task_definition(target_group, monkeypatch, capsys):
+    """Should ECS put something else than the task set id in startedBy (it documents no API that lists
+    a task set's tasks), the primary task set's task definition picks the tasks instead."""
+    old_td = "arn:aws:ecs:eu-west-1:123456789012:task-definition/herd-manager:7"
+    new_td = "arn:aws:ecs:eu-west-1:123456789012:task-definition/herd-manager:8"
+    tasks = [task("10.0.1.10", "codedeploy", task_definition=old_td),
+             task("10.0.2.20", "codedeploy", task_definition=new_td)]
+    ecs, stub = ecs_stub({BLUE: "ACTIVE", GREEN: "PRIMARY"}, tasks, {BLUE: old_td, GREEN: new_td})
+    invoke(monkeypatch, SCHEDULED, ecs)
+    stub.assert_no_pending_responses()
+    assert targets(target_group) == [("10.0.2.20", 1883)]
+    assert f"no task started by {GREEN}: matched by task definition {new_td}" in capsys.readouterr().out
 
 
 def test_nothing_is_sent_when_targets_are_already_equal(target_group, monkeypatch, capsys):

@@ -164,7 +164,11 @@ def test_postgresql_can_never_run_two_tasks(template):
     assert not of_type(template, "AWS::ApplicationAutoScaling::ScalableTarget")
     (container,) = props(template, S.POSTGRES_TASK)["ContainerDefinitions"]
     assert container["StopTimeout"] == 120, "the Fargate maximum, for a clean shutdown"
-    assert "dynamic_shared_memory_type=mmap" in container["Command"]
+    # Small /dev/shm on Fargate: no parallel workers, so dynamic shared memory stays small (not on EFS).
+    command = container["Command"]
+    assert command[0] == "postgres"
+    assert {"max_parallel_workers_per_gather=0", "max_parallel_maintenance_workers=0"} <= set(command)
+    assert not any("dynamic_shared_memory_type" in arg for arg in command)
     assert "pg_isready" in container["HealthCheck"]["Command"][1]
     assert "LinuxParameters" not in container, "sharedMemorySize is not supported on Fargate"
 
@@ -267,7 +271,20 @@ def test_alarm_dimensions_are_the_edge_stacks_full_names(template):
         "TargetGroup": _edge(E.OUT_BLUE_TARGET_GROUP_FULL_NAME), "LoadBalancer": load_balancer}
     assert dimensions(S.ALARM_GREEN_UNHEALTHY) == {
         "TargetGroup": _edge(E.OUT_GREEN_TARGET_GROUP_FULL_NAME), "LoadBalancer": load_balancer}
-    assert dimensions(S.ALARM_TARGET_5XX) == {"LoadBalancer": load_balancer}
+    # The 5xx rollback alarm counts the manager's target groups only: Keycloak's errors go through the
+    # same load balancer and must not roll back a manager deployment.
+    alarm = props(template, S.ALARM_TARGET_5XX)
+    assert "Dimensions" not in alarm
+    queries = {q["Id"]: q for q in alarm["Metrics"]}
+    assert queries["manager"] == {"Id": "manager", "Expression": "FILL(blue, 0) + FILL(green, 0)",
+                                  "Label": "manager 5xx (blue + green)", "ReturnData": True}
+    for query_id, output in (("blue", E.OUT_BLUE_TARGET_GROUP_FULL_NAME),
+                             ("green", E.OUT_GREEN_TARGET_GROUP_FULL_NAME)):
+        metric = queries[query_id]["MetricStat"]["Metric"]
+        assert metric["MetricName"] == "HTTPCode_Target_5XX_Count"
+        assert {d["Name"]: d["Value"] for d in metric["Dimensions"]} == {
+            "TargetGroup": _edge(output), "LoadBalancer": load_balancer}
+        assert queries[query_id]["ReturnData"] is False
 
 
 def test_every_agreed_export_is_implemented(template):
@@ -296,6 +313,9 @@ def _break(directory, env: str, change) -> str:
     (lambda s: s.update(hosted_zone_id="Z0000000000000000DEV"), "service.hosted_zone_id",
      "unknown key; it belongs in the 'edge' section"),
     (lambda s: s.update(time_zone="Mars/Olympus"), "service.time_zone", "IANA time zone"),
+    # A partial ARN (no 6-character suffix) matches no IAM statement and no ECS valueFrom at task start.
+    (lambda s: s.update(email_secret_arn="arn:aws:secretsmanager:eu-west-1:222222222222:secret:herd-smtp"),
+     "service.email_secret_arn", "(the complete ARN)"),
 ])
 def test_bad_service_settings_are_refused_with_a_clear_message(project_copy, change, key, rule):
     path = _break(project_copy, "dev", change)

@@ -52,32 +52,39 @@ def task_ip(task):
     return None
 
 
-def primary_task_set_id(ecs, cluster, service):
+def primary_task_set(ecs, cluster, service):
     found = ecs.describe_services(cluster=cluster, services=[service])["services"]
     if not found:
         raise RuntimeError(f"service {service} not found in cluster {cluster}")
     for task_set in found[0].get("taskSets", []):
         if task_set["status"] == "PRIMARY":
-            return task_set["id"]
+            return task_set
     return None
 
 
 def wanted_ips(ecs, cluster, service):
-    """Private IPs of the service's RUNNING tasks, restricted to the primary task set when there is one."""
-    primary = primary_task_set_id(ecs, cluster, service)
+    """Private IPs of the service's RUNNING tasks, restricted to the primary task set when there is one.
+
+    A task set's tasks carry its id in ``startedBy``. ECS documents no API that lists a task set's
+    tasks, so when no running task carries the id, the tasks of the primary task set's task definition
+    are taken instead (a deployment registers a new revision, so the sets differ in it)."""
+    primary = primary_task_set(ecs, cluster, service)
     arns = []
     pages = ecs.get_paginator("list_tasks").paginate(cluster=cluster, serviceName=service, desiredStatus="RUNNING")
     for page in pages:
         arns += page["taskArns"]
-    ips = set()
+    running = []
     for start in range(0, len(arns), 100):
-        for task in ecs.describe_tasks(cluster=cluster, tasks=arns[start : start + 100])["tasks"]:
-            if task.get("lastStatus") != "RUNNING" or (primary and task.get("startedBy") != primary):
-                continue
-            ip = task_ip(task)
-            if ip:
-                ips.add(ip)
-    print(f"primary task set {primary or '(none: ECS controller)'}: running task IPs {sorted(ips)}")
+        tasks = ecs.describe_tasks(cluster=cluster, tasks=arns[start : start + 100])["tasks"]
+        running += [t for t in tasks if t.get("lastStatus") == "RUNNING"]
+    if primary:
+        chosen = [t for t in running if t.get("startedBy") == primary["id"]]
+        if not chosen:
+            chosen = [t for t in running if t.get("taskDefinitionArn") == primary.get("taskDefinition")]
+            print(f"no task started by {primary['id']}: matched by task definition {primary.get('taskDefinition')}")
+        running = chosen
+    ips = {ip for ip in map(task_ip, running) if ip}
+    print(f"primary task set {primary['id'] if primary else '(none: ECS controller)'}: running task IPs {sorted(ips)}")
     return ips
 
 

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field
 
+from herd_cfn import fields
 from herd_cfn.fields import LogRetentionDays, StrictModel
 
 COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE")
@@ -16,7 +17,7 @@ REPOSITORY_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$
 CONNECTION_ARN_PATTERN = (
     r"^$|^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
 )
-SECRET_ARN_PATTERN = r"^$|^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$"
+SECRET_ARN_PATTERN = f"^$|^{fields.SECRET_ARN_PATTERN}$"
 EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 RELATIVE_PATH_PATTERN = r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]+$"
 
@@ -59,7 +60,8 @@ GitBranch = Annotated[str, AfterValidator(_branch)]
 ConnectionArn = Annotated[str, _pattern(
     CONNECTION_ARN_PATTERN,
     "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")]
-SecretArn = Annotated[str, _pattern(SECRET_ARN_PATTERN, "a Secrets Manager secret ARN")]
+SecretArn = Annotated[str, _pattern(SECRET_ARN_PATTERN, "a complete Secrets Manager secret ARN, such as "
+                                                        + fields.SECRET_ARN_EXAMPLE)]
 Email = Annotated[str, _pattern(EMAIL_PATTERN, "an e-mail address")]
 RelativePath = Annotated[str, _pattern(
     RELATIVE_PATH_PATTERN, "a relative path inside the application repository (no leading '/', no '..')")]

@@ -64,9 +64,7 @@ def build(t: Template) -> None:
            "UnHealthyHostCount", _target_group(E.OUT_BLUE_TARGET_GROUP_FULL_NAME), "Maximum", greater, 0, periods=5)
     _alarm(t, S.ALARM_GREEN_UNHEALTHY, "manager-unhealthy-green", alb,
            "UnHealthyHostCount", _target_group(E.OUT_GREEN_TARGET_GROUP_FULL_NAME), "Maximum", greater, 0, periods=5)
-    _alarm(t, S.ALARM_TARGET_5XX, "manager-5xx",
-           alb, "HTTPCode_Target_5XX_Count", _load_balancer(), "Sum",
-           greater, 10)
+    _manager_5xx(t, alb, greater)
     _alarm(t, S.ALARM_MANAGER_CPU, "manager-cpu", "AWS/ECS",
            "CPUUtilization", _service(S.MANAGER_SERVICE_NAME), "Average", greater, 90, periods=5)
     _alarm(t, S.ALARM_MANAGER_MEMORY, "manager-memory", "AWS/ECS",
@@ -74,6 +72,25 @@ def build(t: Template) -> None:
     _alarm(t, S.ALARM_POSTGRES_DOWN, "postgresql-not-running",
            "ECS/ContainerInsights", "RunningTaskCount", _service(S.POSTGRES_SERVICE_NAME), "Maximum", less, 1,
            missing="breaching")
+
+
+def _manager_5xx(t: Template, namespace: str, comparison: str) -> None:
+    """5xx of the manager's target groups only (blue + green): the load balancer's total would count
+    Keycloak's errors too and roll back a healthy manager deployment."""
+    def count(query_id: str, full_name_output: str) -> cloudwatch.MetricDataQuery:
+        return cloudwatch.MetricDataQuery(Id=query_id, ReturnData=False, MetricStat=cloudwatch.MetricStat(
+            Metric=cloudwatch.Metric(Namespace=namespace, MetricName="HTTPCode_Target_5XX_Count", Dimensions=[
+                cloudwatch.MetricDimension(Name=k, Value=v) for k, v in _target_group(full_name_output).items()]),
+            Period=60, Stat="Sum"))
+
+    t.add_resource(cloudwatch.Alarm(
+        S.ALARM_TARGET_5XX, AlarmName=S.alarm_name("manager-5xx"), EvaluationPeriods=3,
+        Metrics=[count("blue", E.OUT_BLUE_TARGET_GROUP_FULL_NAME), count("green", E.OUT_GREEN_TARGET_GROUP_FULL_NAME),
+                 cloudwatch.MetricDataQuery(Id="manager", Expression="FILL(blue, 0) + FILL(green, 0)",
+                                            Label="manager 5xx (blue + green)", ReturnData=True)],
+        ComparisonOperator=comparison, Threshold=10, TreatMissingData="notBreaching",
+        AlarmActions=[Ref(S.ALARM_TOPIC)],
+    ))
 
 
 def rollback_alarm_names() -> Join:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, Field, model_validator
 
-from herd_cfn import names
+from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, matching
 from herd_cfn.stacks.base import Input, optional_pattern, or_empty
 
@@ -72,7 +72,7 @@ def _pinned_image(value: str) -> str:
     return value
 
 
-SECRET_PATTERN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+"
+SECRET_PATTERN = fields.SECRET_ARN_PATTERN
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}"
 SETUP_TYPE_PATTERN = r"[A-Za-z0-9_-]{1,32}"
 
@@ -84,7 +84,7 @@ def _time_zone(value: str) -> str:
 
 
 Image = Annotated[str, AfterValidator(_pinned_image)]
-SecretArn = Annotated[str, matching(SECRET_PATTERN, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:name-AbC")]
+SecretArn = Annotated[str, matching(SECRET_PATTERN, fields.SECRET_ARN_EXAMPLE)]
 Email = Annotated[str, matching(EMAIL_PATTERN, "ops@example.com")]
 SetupType = Annotated[str, matching(SETUP_TYPE_PATTERN, "production (letters, digits, '-', '_')")]
 TimeZone = Annotated[str, AfterValidator(_time_zone)]

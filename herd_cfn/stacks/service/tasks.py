@@ -24,9 +24,11 @@ POSTGRES_HOST = f"{S.POSTGRES_SERVICE_NAME}.{S.NAMESPACE}"
 KEYCLOAK_HOST = f"{S.KEYCLOAK_SERVICE_NAME}.{S.NAMESPACE}"
 STORAGE_PATH = "/storage"
 PGDATA = "/var/lib/postgresql/data"  # PGDATA of openremote/postgresql
-# Fargate has no shm_size and a small /dev/shm, where PostgreSQL's default (posix) dynamic shared
-# memory lives; mmap keeps those segments in files under PGDATA instead, which always works.
-DYNAMIC_SHARED_MEMORY = "mmap"
+# Fargate has no shm_size and a small /dev/shm, where PostgreSQL's dynamic shared memory (posix) lives.
+# Its main user is parallel query; with parallel workers off, the segments stay small. (mmap would put
+# them in files under PGDATA, i.e. on EFS, and write them back over NFS.) A 1-2 vCPU task gains little
+# from parallel plans anyway.
+POSTGRES_SETTINGS = ("max_parallel_workers_per_gather=0", "max_parallel_maintenance_workers=0")
 FARGATE_MAX_STOP_TIMEOUT = 120  # seconds; PostgreSQL needs the time for a clean shutdown checkpoint
 MANAGER_GRACE_SECONDS = 600  # first start migrates the database and sets up realms
 
@@ -112,7 +114,7 @@ def _postgres(t: Template) -> None:
           container=dict(
               Name=S.POSTGRES_CONTAINER, Image=Ref(S.POSTGRES_IMAGE),
               # The image's entrypoint appends -c max_connections; these settings go to the same command.
-              Command=["postgres", "-c", f"dynamic_shared_memory_type={DYNAMIC_SHARED_MEMORY}"],
+              Command=["postgres", *(arg for setting in POSTGRES_SETTINGS for arg in ("-c", setting))],
               PortMappings=[ecs.PortMapping(ContainerPort=S.POSTGRES_PORT)],
               Environment=_env(TZ=Ref(S.TIME_ZONE), PGTZ=Ref(S.TIME_ZONE), POSTGRES_USER=DB_USER),
               Secrets=_secrets(POSTGRES_PASSWORD=secret_value(D.OUT_DB_SECRET_ARN, "password")),
