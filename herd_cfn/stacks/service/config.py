@@ -105,7 +105,8 @@ class ServiceConfig(StrictModel):
         1, ge=1, le=3,
         description="Keycloak tasks (1-3); more than one keeps sessions per task, the load balancer pins clients")
     email_secret_arn: SecretArn | None = Field(
-        None, description="Secrets Manager secret with JSON keys host, port, user, password, from (SMTP); "
+        None, description="Secrets Manager secret with JSON keys host, port, user, password, from (SMTP, e.g. "
+                          "SES); port must be 587 (STARTTLS), the one SMTP port the manager may reach; "
                           "none = no email")
     log_retention_days: LogRetentionDays = Field(description="Log retention (days)")
     alarm_email: Email | None = Field(None, description="Address subscribed to the alarm topic; none = no email")
