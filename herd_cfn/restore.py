@@ -55,7 +55,7 @@ restored=$(ls -1d {AS_POSTGRES_MOUNT}/aws-backup-restore_* 2>/dev/null | sort | 
 echo "restored files in /${{restored##*/}}"
 move() {{
   live="$1/$2"; source="$1/${{restored##*/}}/$2"; aside="$live/{ASIDE_PREFIX}$stamp"
-  [ -d "$source" ] || {{ echo "/${{restored##*/}}/$2 is missing from the restore" >&2; exit 4; }}
+  [ -d "$source" ] || {{ echo "/${{restored##*/}}/$2 missing or unreadable as its owner" >&2; exit 4; }}
   mkdir "$aside"
   find "$live" -mindepth 1 -maxdepth 1 ! -name '{ASIDE_PREFIX}*' -exec mv {{}} "$aside/" \\;
   cp -a "$source/." "$live/"
