@@ -1,4 +1,4 @@
-"""The AWS commands of ``herd-cfn``: bootstrap, rollout, deploy, status, doctor.
+"""The AWS commands of ``herd-cfn``: bootstrap, rollout, deploy, status, doctor, restore.
 
 Arguments here, logic in their modules."""
 
@@ -51,6 +51,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     _add_aws(p)
     p.add_argument("--env", help="dev, prod… or all (default: all)")
     p.set_defaults(handler=run_doctor)
+
+    p = sub.add_parser("restore", help="restore the database and /storage from an AWS Backup recovery point")
+    _add_aws(p)
+    p.add_argument("--env", required=True, help="the environment to restore (e.g. dev)")
+    p.add_argument("--recovery-point", required=True, metavar="ARN",
+                   help="recovery point ARN (aws backup list-recovery-points-by-backup-vault "
+                        f"--backup-vault-name {names.Data.BACKUP_VAULT_NAME})")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
+    p.add_argument("--plan", action="store_true", help="print the steps; change nothing")
+    p.set_defaults(handler=run_restore)
 
 
 def _add_aws(p: argparse.ArgumentParser) -> None:
@@ -223,3 +233,25 @@ def run_doctor(args: argparse.Namespace) -> int:
         return _aws(args, project, progress, check_credentials=False)
 
     return doctor.run(args.parameters_dir, args.output_dir, args.env, open_aws, sys.stdout)
+
+
+def _ask(question: str) -> bool:
+    return input(question).strip().lower() in ("y", "yes")
+
+
+@_with_progress
+def run_restore(args: argparse.Namespace, progress: Progress) -> int:
+    from herd_cfn.restore import restore
+
+    # Refused before the first call: nobody could answer the question, and the restore takes the platform down.
+    if not args.yes and not args.plan and not sys.stdin.isatty():
+        raise InputError("command line", "--yes", "restore takes the platform down and asks first, but there is "
+                         "no terminal to answer on; pass --yes (or --plan to only see the steps)")
+    if args.env == "all":
+        raise InputError("command line", "--env", "restore works on one environment, e.g. --env dev")
+    project = load_project(args.parameters_dir)
+    env = project.environment(args.env)
+    with _aws(args, project, progress, bootstrap=False) as ctx:
+        done = restore(ctx, env, args.recovery_point, progress, plan_only=args.plan,
+                       confirm=(lambda _: True) if args.yes else _ask)
+    return 0 if done else 1

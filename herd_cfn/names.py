@@ -140,6 +140,9 @@ class Data:
     EFS_CLIENT_EGRESS_TO_EFS = "EfsClientEgressToEfs"
     POSTGRES_ACCESS_POINT = "PostgresAccessPoint"
     MANAGER_ACCESS_POINT = "ManagerStorageAccessPoint"
+    # Rooted at "/" for the restore task (herd-cfn restore): one per owner of a live directory.
+    RESTORE_POSTGRES_ACCESS_POINT = "RestoreAsPostgresAccessPoint"
+    RESTORE_MANAGER_ACCESS_POINT = "RestoreAsManagerStorageAccessPoint"
     BACKUP_VAULT = "BackupVault"
     BACKUP_PLAN = "BackupPlan"
     BACKUP_SELECTION = "BackupSelection"
@@ -181,6 +184,11 @@ class Data:
     OUT_ECR_REPOSITORY_ARN = "EcrRepositoryArn"
     OUT_ECR_REPOSITORY_URI = "EcrRepositoryUri"
     OUT_BACKUP_VAULT_NAME = "BackupVaultName"
+    OUT_BACKUP_ROLE_ARN = "BackupRoleArn"  # the role restore jobs run as
+    OUT_RESTORE_POSTGRES_ACCESS_POINT = "RestoreAsPostgresAccessPointId"
+    OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN = "RestoreAsPostgresAccessPointArn"
+    OUT_RESTORE_MANAGER_ACCESS_POINT = "RestoreAsManagerStorageAccessPointId"
+    OUT_RESTORE_MANAGER_ACCESS_POINT_ARN = "RestoreAsManagerStorageAccessPointArn"
 
 
 class Edge:
@@ -253,6 +261,8 @@ class Service:
     MANAGER_HTTP_PORT = 8080
     MANAGER_MQTT_PORT = 1883
     MANAGER_TASK_FAMILY = f"{PROJECT}-manager"  # buildspec reads the newest revision of this family
+    RESTORE_TASK_FAMILY = f"{PROJECT}-restore"  # herd-cfn restore runs the newest revision of this family
+    RESTORE_CONTAINER = "restore"
     RECONCILE_FUNCTION_NAME = f"{PROJECT}-mqtt-target-reconcile"
 
     CLUSTER_NAME = PROJECT
@@ -337,6 +347,10 @@ class Service:
     ALARM_MANAGER_CPU = "ManagerCpuAlarm"
     ALARM_MANAGER_MEMORY = "ManagerMemoryAlarm"
     ALARM_POSTGRES_DOWN = "PostgresNotRunningAlarm"
+    RESTORE_SG = "RestoreSecurityGroup"
+    RESTORE_LOG_GROUP = "RestoreLogGroup"
+    RESTORE_TASK_ROLE = "RestoreTaskRole"
+    RESTORE_TASK = "RestoreTaskDefinition"
 
     # Outputs / exports (agreed with the pipeline stack; export_name(SERVICE, ...))
     OUT_CLUSTER_NAME = "ClusterName"
@@ -348,6 +362,7 @@ class Service:
     OUT_MANAGER_TASK_ROLE_ARN = "ManagerTaskRoleArn"
     OUT_MANAGER_EXECUTION_ROLE_ARN = "ManagerExecutionRoleArn"
     OUT_MANAGER_SECURITY_GROUP = "ManagerSecurityGroupId"
+    OUT_RESTORE_SECURITY_GROUP = "RestoreSecurityGroupId"  # herd-cfn restore runs its task in it
 
 
 class Pipeline:

@@ -57,7 +57,7 @@ def test_each_account_gets_its_own_values(rolled_out):
 def test_data_stack_in_each_account_uses_that_accounts_network(rolled_out):
     """network and data, from the templates of output/ as they are, reach every account through StackSets:
     each account's file system is encrypted, exported, mounted in that account's private subnets (one per
-    AZ of the region) and has the two access points whose ids the service stack imports."""
+    AZ of the region) and has the four access points whose ids the service stack imports."""
     if names.DATA not in MOTO_STACKS:
         pytest.skip("HERD_MOTO_STACKS leaves the data stack out")
     url, _ = rolled_out
@@ -82,7 +82,8 @@ def test_data_stack_in_each_account_uses_that_accounts_network(rolled_out):
         points = efs.describe_access_points(FileSystemId=file_system["FileSystemId"])["AccessPoints"]
         assert sorted(p["AccessPointId"] for p in points) == sorted(
             export(exports, names.DATA, output)
-            for output in (names.Data.OUT_POSTGRES_ACCESS_POINT, names.Data.OUT_MANAGER_ACCESS_POINT))
+            for output in (names.Data.OUT_POSTGRES_ACCESS_POINT, names.Data.OUT_MANAGER_ACCESS_POINT,
+                           names.Data.OUT_RESTORE_POSTGRES_ACCESS_POINT, names.Data.OUT_RESTORE_MANAGER_ACCESS_POINT))
 
 
 def test_instance_stacks_are_named_as_aws_names_them(rolled_out):

@@ -85,6 +85,14 @@ MANAGER_UID = "1000"
 MANAGER_GID = "1000"
 MANAGER_STORAGE_PATH = "/manager-storage"
 MANAGER_STORAGE_PERMISSIONS = "0750"
+#
+# `herd-cfn restore`: AWS Backup restores items of the source file system into a new directory
+# aws-backup-restore_<time> at the root, which only a mount of "/" reaches. These access points give that
+# mount the identity of each live directory's owner, so the restore task copies files as their owner:
+# no root, no ClientRootAccess, and the file system policy stays as it is. EFS's root directory belongs
+# to root (0755), so through them the task reads everything under "/" but writes only inside
+# /postgresql (as 70) and /manager-storage (as 1000).
+FILE_SYSTEM_ROOT = "/"
 
 # Database user of OpenRemote's images: POSTGRES_USER and OR_DB_USER both default to "postgres"
 # (openremote/postgresql Dockerfile; manager/Dockerfile). The admin users are "admin" in both
@@ -234,6 +242,8 @@ def _file_system(t: Template) -> None:
                   POSTGRES_DATA_PERMISSIONS)
     _access_point(t, D.MANAGER_ACCESS_POINT, "manager-storage", MANAGER_UID, MANAGER_GID, MANAGER_STORAGE_PATH,
                   MANAGER_STORAGE_PERMISSIONS)
+    _root_access_point(t, D.RESTORE_POSTGRES_ACCESS_POINT, "restore-as-postgresql", POSTGRES_UID, POSTGRES_GID)
+    _root_access_point(t, D.RESTORE_MANAGER_ACCESS_POINT, "restore-as-manager", MANAGER_UID, MANAGER_GID)
 
 
 def _access_point(t: Template, logical_id: str, name: str, uid: str, gid: str, path: str, mode: str) -> None:
@@ -243,6 +253,14 @@ def _access_point(t: Template, logical_id: str, name: str, uid: str, gid: str, p
         RootDirectory=efs.RootDirectory(
             Path=path, CreationInfo=efs.CreationInfo(OwnerUid=uid, OwnerGid=gid, Permissions=mode),
         ),
+    ))
+
+
+def _root_access_point(t: Template, logical_id: str, name: str, uid: str, gid: str) -> None:
+    # No CreationInfo: "/" always exists, and EFS would never apply it there.
+    t.add_resource(efs.AccessPoint(
+        logical_id, **RETAIN, FileSystemId=Ref(D.FILE_SYSTEM), AccessPointTags=_tags(name),
+        PosixUser=efs.PosixUser(Uid=uid, Gid=gid), RootDirectory=efs.RootDirectory(Path=FILE_SYSTEM_ROOT),
     ))
 
 
@@ -400,6 +418,15 @@ def _outputs(t: Template) -> None:
     output(D.OUT_ECR_REPOSITORY_ARN, GetAtt(D.ECR_REPOSITORY, "Arn"), "ARN of the ECR repository")
     output(D.OUT_ECR_REPOSITORY_URI, GetAtt(D.ECR_REPOSITORY, "RepositoryUri"), "URI of the ECR repository")
     output(D.OUT_BACKUP_VAULT_NAME, Ref(D.BACKUP_VAULT), "AWS Backup vault holding the file system's backups")
+    output(D.OUT_BACKUP_ROLE_ARN, GetAtt(D.BACKUP_ROLE, "Arn"), "Role AWS Backup uses for backups and restore jobs")
+    for out_id, out_arn, access_point, owner in (
+        (D.OUT_RESTORE_POSTGRES_ACCESS_POINT, D.OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN,
+         D.RESTORE_POSTGRES_ACCESS_POINT, "PostgreSQL (uid/gid 70)"),
+        (D.OUT_RESTORE_MANAGER_ACCESS_POINT, D.OUT_RESTORE_MANAGER_ACCESS_POINT_ARN,
+         D.RESTORE_MANAGER_ACCESS_POINT, "the manager's storage (uid/gid 1000)"),
+    ):
+        output(out_id, Ref(access_point), f"Access point at / as {owner}, for the restore task")
+        output(out_arn, GetAtt(access_point, "Arn"), f"ARN of the access point at / as {owner}")
 
 
 STACK = StackDefinition(

@@ -3,7 +3,8 @@
 Modules: ``config`` (the parameters-file section and template parameters), ``security`` (the tasks'
 security groups and the load balancers' egress to them), ``roles`` (IAM), ``tasks`` (cluster, Cloud
 Map, task definitions, services — and why the CODE_DEPLOY manager service never changes),
-``reconcile`` (the MQTT target function and its triggers), ``alarms``. Target groups, listeners and
+``reconcile`` (the MQTT target function and its triggers), ``alarms``, ``restore`` (the task of
+``herd-cfn restore``). Target groups, listeners and
 the load balancers' security groups are imported from the edge stack.
 """
 
@@ -13,7 +14,7 @@ from troposphere import Equals, Export, GetAtt, Not, Output, Ref, Template
 
 from herd_cfn import names
 from herd_cfn.stacks.base import StackDefinition
-from herd_cfn.stacks.service import alarms, reconcile, roles, security, tasks
+from herd_cfn.stacks.service import alarms, reconcile, restore, roles, security, tasks
 from herd_cfn.stacks.service.config import INPUTS, ServiceConfig
 
 S = names.Service
@@ -41,6 +42,7 @@ def _outputs(t: Template) -> None:
     output(S.OUT_MANAGER_TASK_ROLE_ARN, roles.arn(S.MANAGER_TASK_ROLE))
     output(S.OUT_MANAGER_EXECUTION_ROLE_ARN, roles.arn(S.EXECUTION_ROLE))
     output(S.OUT_MANAGER_SECURITY_GROUP, GetAtt(S.MANAGER_SG, "GroupId"))
+    output(S.OUT_RESTORE_SECURITY_GROUP, restore.security_group(), "Group of herd-cfn restore's task")
 
 
 def build(t: Template) -> None:
@@ -48,6 +50,7 @@ def build(t: Template) -> None:
     security.build(t)
     roles.build(t)
     tasks.build(t)
+    restore.build(t)
     reconcile.build(t)
     alarms.build(t)
     _outputs(t)
