@@ -9,10 +9,12 @@ PYTHON="${PYTHON:-python3}"
 
 # Graphviz draws output/architecture.* (Debian's package; the build needs `dot`).
 if ! command -v dot >/dev/null 2>&1; then
-    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null 2>&1; then
+    as_root=""
+    [[ "$(id -u)" == 0 ]] || { sudo -n true 2>/dev/null && as_root="sudo -n"; }
+    if { [[ "$(id -u)" == 0 ]] || [[ -n "$as_root" ]]; } && command -v apt-get >/dev/null 2>&1; then
         echo "installing graphviz (apt-get)"
-        apt-get update -qq >/dev/null
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends graphviz >/dev/null
+        $as_root apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive $as_root apt-get install -y -qq --no-install-recommends graphviz >/dev/null
     else
         echo "error: Graphviz's dot is missing; install the graphviz package (e.g. sudo apt-get install graphviz)" >&2
         exit 1
