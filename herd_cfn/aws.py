@@ -246,5 +246,19 @@ def error_code(exc: botocore.exceptions.ClientError) -> str:
     return exc.response.get("Error", {}).get("Code", "")
 
 
+# What AWS answers when a StackSet does not exist (the second is the older code some endpoints send).
+STACKSET_NOT_FOUND = ("StackSetNotFoundException", "StackSetNotFound")
+
+
+def unless_missing(call: Callable[[], Any], *not_found_codes: str) -> Any:
+    """``call()``, or None when AWS answers that the thing does not exist (one of ``not_found_codes``)."""
+    try:
+        return call()
+    except botocore.exceptions.ClientError as exc:
+        if error_code(exc) in not_found_codes:
+            return None
+        raise
+
+
 def error_message(exc: botocore.exceptions.ClientError) -> str:
     return exc.response.get("Error", {}).get("Message", str(exc))

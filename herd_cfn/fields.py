@@ -102,6 +102,7 @@ LogRetentionDays = Annotated[int, AfterValidator(_retention)]
 # A complete secret ARN ends with the 6 characters Secrets Manager appends to the name. IAM statements
 # and ECS's "<arn>:<json key>::" references need it; a partial ARN only fails when a task starts.
 SECRET_ARN_PATTERN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}"
 SECRET_ARN_EXAMPLE = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:name-AbCdEf (the complete ARN)"
 
 

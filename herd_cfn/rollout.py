@@ -28,7 +28,7 @@ import botocore.exceptions
 
 from herd_cfn import built as built_files
 from herd_cfn import names, template_source
-from herd_cfn.aws import AwsContext, error_code, error_message, translate_errors
+from herd_cfn.aws import STACKSET_NOT_FOUND, AwsContext, error_code, error_message, translate_errors, unless_missing
 from herd_cfn.environments import Environment, Project
 from herd_cfn.errors import DeploymentError, InputError
 from herd_cfn.progress import Progress, Row
@@ -199,12 +199,8 @@ class Rollout:
 
     def _stackset(self, name: str) -> dict[str, Any] | None:
         if name not in self._stacksets:
-            try:
-                self._stacksets[name] = self.cfn.describe_stack_set(StackSetName=name)["StackSet"]
-            except botocore.exceptions.ClientError as exc:
-                if error_code(exc) not in ("StackSetNotFoundException", "StackSetNotFound"):
-                    raise
-                self._stacksets[name] = None
+            self._stacksets[name] = unless_missing(
+                lambda: self.cfn.describe_stack_set(StackSetName=name)["StackSet"], *STACKSET_NOT_FOUND)
         return self._stacksets[name]
 
     def _forget(self, name: str) -> None:

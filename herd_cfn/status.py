@@ -4,12 +4,9 @@ pipeline's GitHub connection is usable. Read-only; works before anything is depl
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
-
-import botocore.exceptions
 
 from herd_cfn import names, registry
-from herd_cfn.aws import AwsContext, error_code, translate_errors
+from herd_cfn.aws import STACKSET_NOT_FOUND, AwsContext, translate_errors, unless_missing
 from herd_cfn.environments import Environment, Project
 from herd_cfn.progress import Progress
 
@@ -47,14 +44,10 @@ def instances(ctx: AwsContext, project: Project, environments: list[Environment]
     result = []
     for stack in registry.stackset_stacks():
         name = names.stackset_name(stack.name)
-        summaries: list[dict[str, Any]] = []
         with translate_errors(f"reading StackSet {name}"):
-            try:
-                for page in cfn.get_paginator("list_stack_instances").paginate(StackSetName=name):
-                    summaries.extend(page.get("Summaries", []))
-            except botocore.exceptions.ClientError as exc:
-                if error_code(exc) not in ("StackSetNotFoundException", "StackSetNotFound"):
-                    raise
+            pages = cfn.get_paginator("list_stack_instances").paginate(StackSetName=name)
+            summaries = unless_missing(lambda pages=pages: [s for page in pages for s in page.get("Summaries", [])],
+                                       *STACKSET_NOT_FOUND) or []
         for env in environments:
             found = [s for s in summaries if s.get("Account") == env.account_id and s.get("Region") == env.region]
             if not found:
@@ -74,12 +67,10 @@ def connection_arn(ctx: AwsContext, instance: InstanceStatus) -> str | None:
         return None
     cfn = ctx.client(ctx.session(instance.account, instance.region), "cloudformation")
     with translate_errors(f"reading the outputs of {instance.stack} in {instance.account}"):
-        try:
-            stack = cfn.describe_stacks(StackName=instance.stack_id)["Stacks"][0]
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) == "ValidationError":
-                return None
-            raise
+        stack = unless_missing(lambda: cfn.describe_stacks(StackName=instance.stack_id)["Stacks"][0],
+                               "ValidationError")  # "Stack with id ... does not exist"
+    if stack is None:
+        return None
     for output in stack.get("Outputs") or []:
         value = str(output.get("OutputValue", ""))
         if ":codeconnections:" in value or ":codestar-connections:" in value:

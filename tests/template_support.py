@@ -21,3 +21,13 @@ def of_type(template: dict, resource_type: str) -> dict[str, dict]:
 
 def props(template: dict, logical_id: str) -> dict:
     return template["Resources"][logical_id]["Properties"]
+
+
+def imports(node) -> set[str]:
+    """Every export name a template (or a part of one) imports with Fn::ImportValue."""
+    if isinstance(node, dict):
+        found = {node["Fn::ImportValue"]} if set(node) == {"Fn::ImportValue"} else set()
+        return found.union(*(imports(value) for value in node.values()))
+    if isinstance(node, list):
+        return set().union(*(imports(item) for item in node))
+    return set()

@@ -10,13 +10,15 @@ from cfn_flip import load_yaml
 from herd_cfn import names, registry
 
 from .conftest import ROOT
+from .template_support import parameter_values
 
 ADMIN = load_yaml(registry.get(names.STACKSET_ADMINISTRATION).template_body())
 EXECUTION = load_yaml(registry.get(names.STACKSET_EXECUTION).template_body())
 
 
 def _values(path: str) -> dict[str, str]:
-    return {p["ParameterKey"]: p["ParameterValue"] for p in json.loads((ROOT / path).read_text())}
+    _, _, env, stack = path.removesuffix(".json").split("/")
+    return parameter_values(stack, env)
 
 
 def _statements(role: dict) -> list[dict]:

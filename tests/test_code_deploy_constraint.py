@@ -22,7 +22,8 @@ from herd_cfn.stacks import service as service_stack
 from herd_cfn.stacks.base import render_yaml
 from herd_cfn.stacks.service import tasks
 
-from .test_data_stack import OUTPUT, _parameters_file
+from .template_support import imports, parameter_values
+from .test_data_stack import OUTPUT
 
 S = names.Service
 E = names.Edge
@@ -87,15 +88,6 @@ def _references(node) -> set[str]:
     return found
 
 
-def _imports(node) -> set[str]:
-    if isinstance(node, dict):
-        found = {node["Fn::ImportValue"]} if set(node) == {"Fn::ImportValue"} else set()
-        return found.union(*(_imports(value) for value in node.values()))
-    if isinstance(node, list):
-        return set().union(*(_imports(item) for item in node))
-    return set()
-
-
 def test_service_properties_depend_on_no_manager_parameter():
     """Parameter changes (image, CPU, memory, email secret...) cannot reach the service resource either."""
     template = _build()
@@ -105,7 +97,7 @@ def test_service_properties_depend_on_no_manager_parameter():
     assert not referenced & set(template["Parameters"])
     # The blue target group, the subnets and the EFS client group come from other stacks, which a
     # manager setting does not touch; an export cannot even change while this stack imports it.
-    assert _imports(service["Properties"]) == {
+    assert imports(service["Properties"]) == {
         names.export_name(names.EDGE, E.OUT_BLUE_TARGET_GROUP_ARN),
         names.export_name(names.NETWORK, names.Network.OUT_PRIVATE_SUBNETS),
         names.export_name(names.DATA, names.Data.OUT_EFS_CLIENT_SECURITY_GROUP)}
@@ -226,12 +218,12 @@ def deployed(aws):
     session = account_session(aws.endpoint_url, env.account_id, env.region)
     cfn = session.client("cloudformation", endpoint_url=aws.endpoint_url)
     for stack in (names.NETWORK, names.DATA):
-        parameters = _parameters_file(stack, env.name)
+        parameters = parameter_values(stack, env.name)
         body = (OUTPUT / "templates" / f"{stack}.yaml").read_text()
         assert _create(cfn, stack, body, parameters)["StackStatus"] == "CREATE_COMPLETE"
     # moto's CloudFormation has no AWS::CertificateManager::Certificate: deploy the edge template's other
     # mode, an existing certificate (requested through moto's ACM API) and no hosted zone.
-    edge_parameters = _parameters_file(names.EDGE, env.name)
+    edge_parameters = parameter_values(names.EDGE, env.name)
     acm = session.client("acm", endpoint_url=aws.endpoint_url)
     certificate = acm.request_certificate(DomainName=edge_parameters[E.DOMAIN],
                                           SubjectAlternativeNames=[f"mqtt.{edge_parameters[E.DOMAIN]}"])
@@ -239,7 +231,7 @@ def deployed(aws):
     body, edge_changes = for_moto_edge((OUTPUT / "templates" / f"{names.EDGE}.yaml").read_text())
     edge = _create(cfn, names.EDGE, body, edge_parameters)
     assert edge["StackStatus"] == "CREATE_COMPLETE"
-    parameters = _parameters_file(names.SERVICE, env.name)
+    parameters = parameter_values(names.SERVICE, env.name)
     body, changes = for_moto_service((OUTPUT / "templates" / f"{names.SERVICE}.yaml").read_text(), cfn, session,
                                      aws.endpoint_url)
     stack = _create(cfn, names.SERVICE, body, parameters)

@@ -17,6 +17,8 @@ from herd_cfn.errors import InputError
 from herd_cfn.stacks import data
 from herd_cfn.stacks.data_config import COLD_STORAGE_MINIMUM_DAYS, PRODUCTION_MIN_DAILY_RETENTION_DAYS
 
+from .template_support import parameter_values
+
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "output"
 D = names.Data
@@ -55,11 +57,6 @@ def _one(template: dict, resource_type: str) -> dict:
     found = _resources(template, resource_type)
     assert len(found) == 1, f"expected one {resource_type}, found {sorted(found)}"
     return next(iter(found.values()))
-
-
-def _parameters_file(stack: str, env: str) -> dict[str, str]:
-    items = json.loads((OUTPUT / "parameters" / env / f"{stack}.json").read_text(encoding="utf-8"))
-    return {item["ParameterKey"]: item["ParameterValue"] for item in items}
 
 
 # --- structure -----------------------------------------------------------------------------------
@@ -167,7 +164,7 @@ def test_a_mount_target_per_private_subnet_and_the_third_only_with_three_azs(tem
         assert target.get("Condition") == (D.THREE_AZS if az == "C" else None)
     assert template["Conditions"][D.THREE_AZS] == {"Fn::Equals": [{"Ref": D.AZ_COUNT}, "3"]}
     for env in project.environments.values():
-        assert _parameters_file("data", env.name)[D.AZ_COUNT] == str(env.network.az_count)
+        assert parameter_values("data", env.name)[D.AZ_COUNT] == str(env.network.az_count)
 
 
 def test_secrets_are_generated_and_safe_in_urls_and_shells(template):
@@ -185,10 +182,10 @@ def test_secrets_are_generated_and_safe_in_urls_and_shells(template):
         assert "rotation" in skips["CKV2_AWS_57"].lower()
 
 
-def test_no_secret_value_in_any_template_or_parameters_file():
+def test_no_secret_value_in_any_template_orparameter_values():
     secret_like = re.compile(r"password|secret|token|credential", re.IGNORECASE)
     for path in sorted((OUTPUT / "parameters").glob("*/*.json")):
-        for key, value in _parameters_file(path.stem, path.parent.name).items():
+        for key, value in parameter_values(path.stem, path.parent.name).items():
             assert not secret_like.search(key), f"{path}: parameter {key} looks like a secret"
             assert not re.fullmatch(r"[A-Za-z0-9]{32,}", value), f"{path}: {key} looks like a generated password"
     for path in sorted((OUTPUT / "templates").glob("*.yaml")):
@@ -208,7 +205,7 @@ def test_ecr_repository_scans_is_immutable_encrypted_and_expires_old_images(temp
     assert props["EncryptionConfiguration"]["EncryptionType"] in ("AES256", "KMS")
     text = props["LifecyclePolicy"]["LifecyclePolicyText"]["Fn::Sub"]
     for env in project.environments.values():
-        keep = _parameters_file("data", env.name)[D.ECR_IMAGES_TO_KEEP]
+        keep = parameter_values("data", env.name)[D.ECR_IMAGES_TO_KEEP]
         assert keep == str(env.data.ecr_images_to_keep)
         rules = json.loads(text.replace("${" + D.ECR_IMAGES_TO_KEEP + "}", keep))["rules"]
         untagged = [r for r in rules if r["selection"]["tagStatus"] == "untagged"]
@@ -241,7 +238,7 @@ def test_backup_plan_rules_follow_the_retention_parameters(template):
 def test_backup_retention_per_environment(project):
     by_env = {}
     for env in project.environments.values():
-        values = _parameters_file("data", env.name)
+        values = parameter_values("data", env.name)
         backup = env.data.backup
         assert values[D.BACKUP_DAILY_RETENTION] == str(backup.daily_retention_days)
         assert values[D.BACKUP_WEEKLY_RETENTION] == str(backup.weekly_retention_days)
@@ -303,7 +300,7 @@ def test_bad_data_section_gives_one_clear_error(project_copy, env, change, key, 
 
 def _deploy(cfn, stack: str, env: str) -> dict:
     """The template of output/ as it is (herd_cfn.emulator_fixes fills what moto lacks for it)."""
-    parameters = _parameters_file(stack, env)
+    parameters = parameter_values(stack, env)
     cfn.create_stack(
         StackName=names.stack_name(stack), TemplateBody=(OUTPUT / "templates" / f"{stack}.yaml").read_text(),
         Capabilities=["CAPABILITY_NAMED_IAM"],

@@ -15,7 +15,7 @@ from herd_cfn.errors import InputError
 from herd_cfn.evaluate import Evaluated
 
 from .conftest import ROOT
-from .template_support import of_type, parameter_values, props
+from .template_support import imports, of_type, parameter_values, props
 
 E = names.Edge
 S = names.Service
@@ -156,22 +156,13 @@ def test_alarm_dimensions_are_exported_as_cloudwatch_full_names(template):
         "Fn::GetAtt": [E.GREEN_TARGET_GROUP, "TargetGroupFullName"]}
 
 
-def _imports(node) -> set[str]:
-    if isinstance(node, dict):
-        found = {node["Fn::ImportValue"]} if set(node) == {"Fn::ImportValue"} else set()
-        return found.union(*(_imports(value) for value in node.values()))
-    if isinstance(node, list):
-        return set().union(*(_imports(item) for item in node))
-    return set()
-
-
 @pytest.mark.parametrize("importer", [names.EDGE, names.SERVICE, names.PIPELINE])
 def test_every_import_is_exported_by_a_stack_it_depends_on(importer):
     """An import of a missing export fails the whole rollout; one of a stack deployed later fails the first."""
     exporter = {output["Export"]["Name"]: stack.name for stack in registry.all_stacks()
                 for output in load_yaml(stack.template_body()).get("Outputs", {}).values() if "Export" in output}
     stack = registry.get(importer)
-    used = _imports(load_yaml(stack.template_body()))
+    used = imports(load_yaml(stack.template_body()))
     assert used, importer
     assert used <= set(exporter), sorted(used - set(exporter))
     assert {exporter[name] for name in used} <= set(stack.depends_on)

@@ -13,7 +13,7 @@ from herd_cfn import names, registry
 from herd_cfn.evaluate import Evaluated
 from herd_cfn.stacks.network import subnet_cidrs
 
-from .conftest import ROOT
+from .template_support import parameter_values
 
 N = names.Network
 TEMPLATE = load_yaml(registry.get(names.NETWORK).template_body())
@@ -132,8 +132,7 @@ def test_each_subnet_takes_its_cidr_from_the_list_by_az_index():
 
 def test_committed_parameters_match_environments():
     for env, azs, nats in (("dev", 2, 1), ("prod", 3, 3)):
-        values = {p["ParameterKey"]: p["ParameterValue"]
-                  for p in json.loads((ROOT / "output/parameters" / env / "network.json").read_text())}
+        values = parameter_values(names.NETWORK, env)
         assert values[N.AZ_COUNT] == str(azs)
         assert values[N.NAT_GATEWAY_COUNT] == str(nats)
         ev = Evaluated(TEMPLATE, values)

@@ -12,7 +12,7 @@ from typing import Any
 import botocore.exceptions
 
 from herd_cfn import names
-from herd_cfn.aws import AwsContext, error_code, translate_errors
+from herd_cfn.aws import AwsContext, translate_errors, unless_missing
 from herd_cfn.doctor.findings import Finding, missing, ok
 from herd_cfn.errors import HerdError
 
@@ -70,12 +70,7 @@ def reach(ctx: AwsContext, account: str, region: str, label: str, base_account: 
 def _role(ctx: AwsContext, account: str, region: str, role_name: str) -> dict[str, Any] | None:
     iam = ctx.client(ctx.session(account, region), "iam")
     with translate_errors(f"reading role {role_name} in {account}"):
-        try:
-            return iam.get_role(RoleName=role_name)["Role"]
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return None
-            raise
+        return unless_missing(lambda: iam.get_role(RoleName=role_name)["Role"], "NoSuchEntity")
 
 
 def administration_role(ctx: AwsContext, account: str, region: str) -> Finding:

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import botocore.exceptions
-
 from herd_cfn import names, registry
-from herd_cfn.aws import AwsContext, error_code, translate_errors
+from herd_cfn.aws import AwsContext, translate_errors, unless_missing
 from herd_cfn.doctor.findings import Finding, missing, ok, warn
 from herd_cfn.environments import Environment
 from herd_cfn.status import CONNECTION_CONSOLE, InstanceStatus, connection_arn, connection_state
@@ -45,12 +43,9 @@ def _pipeline_stack_id(ctx: AwsContext, env: Environment, instances: list[Instan
             return row.stack_id
     cfn = ctx.client(ctx.session(env.account_id, env.region), "cloudformation")
     with translate_errors(f"reading stack {names.stack_name(names.PIPELINE)} in {env.account_id}"):
-        try:
-            return cfn.describe_stacks(StackName=names.stack_name(names.PIPELINE))["Stacks"][0]["StackId"]
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) == "ValidationError":  # "Stack with id ... does not exist"
-                return None
-            raise
+        stack = unless_missing(lambda: cfn.describe_stacks(StackName=names.stack_name(names.PIPELINE))["Stacks"][0],
+                               "ValidationError")  # "Stack with id ... does not exist"
+    return stack and stack["StackId"]
 
 
 def connection(ctx: AwsContext, env: Environment, instances: list[InstanceStatus] | None) -> Finding:
@@ -94,12 +89,10 @@ def hosted_zone(ctx: AwsContext, env: Environment, key: str, zone_id: str) -> Fi
               f"--name {domain} --caller-reference herd-{env.name}), delegate it from the parent zone (NS "
               f"records), and put its id in {env.file}: {key}")
     with translate_errors(f"reading hosted zone {zone_id} in {env.account_id}"):
-        try:
-            zone = route53.get_hosted_zone(Id=zone_id)["HostedZone"]
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) in ("NoSuchHostedZone", "InvalidInput"):
-                return missing(f"hosted zone {zone_id} ({key}) not found in account {env.account_id}", create)
-            raise
+        zone = unless_missing(lambda: route53.get_hosted_zone(Id=zone_id)["HostedZone"],
+                              "NoSuchHostedZone", "InvalidInput")
+    if zone is None:
+        return missing(f"hosted zone {zone_id} ({key}) not found in account {env.account_id}", create)
     zone_name = zone["Name"].lower().rstrip(".")
     if not (domain == zone_name or domain.endswith(f".{zone_name}")):
         return missing(f"hosted zone {zone_id} is {zone_name}, which is neither {domain} nor a parent of it",
@@ -119,12 +112,10 @@ def certificate(ctx: AwsContext, env: Environment, key: str, arn: str) -> Findin
                f"put its ARN in {env.file}: {key}")
     acm = ctx.client(ctx.session(env.account_id, env.region), "acm")
     with translate_errors(f"reading certificate {arn}"):
-        try:
-            cert = acm.describe_certificate(CertificateArn=arn)["Certificate"]
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) in ("ResourceNotFoundException", "ValidationException"):
-                return missing(f"certificate {arn} ({key}) not found", request)
-            raise
+        cert = unless_missing(lambda: acm.describe_certificate(CertificateArn=arn)["Certificate"],
+                              "ResourceNotFoundException", "ValidationException")
+    if cert is None:
+        return missing(f"certificate {arn} ({key}) not found", request)
     status = cert.get("Status", "UNKNOWN")
     covered = {cert.get("DomainName", ""), *cert.get("SubjectAlternativeNames", [])} - {""}
     uncovered = [name for name in (domain, mqtt) if not any(_covers(c, name) for c in covered)]
@@ -162,13 +153,10 @@ def image(ctx: AwsContext, env: Environment) -> Finding:
     repository = names.Data.ECR_REPOSITORY_NAME
     ecr = ctx.client(ctx.session(env.account_id, env.region), "ecr")
     with translate_errors(f"reading ECR repository {repository} in {env.account_id}"):
-        try:
-            ecr.describe_repositories(repositoryNames=[repository])
-        except botocore.exceptions.ClientError as exc:
-            if error_code(exc) == "RepositoryNotFoundException":
-                return missing(f"ECR repository {repository} not found in account {env.account_id}",
-                               f"{rollout(env)} (the {names.DATA} stack creates it)")
-            raise
+        if unless_missing(lambda: ecr.describe_repositories(repositoryNames=[repository]),
+                          "RepositoryNotFoundException") is None:
+            return missing(f"ECR repository {repository} not found in account {env.account_id}",
+                           f"{rollout(env)} (the {names.DATA} stack creates it)")
         # Tagged only: the pipeline tags every image with its commit; untagged ones are leftovers it expires.
         images = ecr.list_images(repositoryName=repository, maxResults=1,
                                  filter={"tagStatus": "TAGGED"}).get("imageIds", [])

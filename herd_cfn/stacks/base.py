@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from troposphere import Parameter, Ref, Template
+from troposphere import Parameter, Template
 
 from herd_cfn import names
 
@@ -186,16 +186,13 @@ def render_yaml(data: dict[str, Any]) -> str:
                      width=config.max_col_width)
 
 
-def ref(name: str) -> Ref:
-    """Ref to a parameter or resource by logical id (kept as a function to read like CloudFormation)."""
-    return Ref(name)
-
-
 def optional_pattern(pattern: str) -> str:
     """AllowedPattern of a parameter that is either empty (the setting is off) or matches ``pattern``."""
     return f"^$|^{pattern}$"
 
 
-def or_empty(value: str | None) -> str:
-    """The parameter value of an optional setting: empty when it is not given."""
-    return value or ""
+def optional_input(name: str, description: str, value: Callable[[Environment], str | None], pattern: str,
+                   constraint: str | None = None) -> Input:
+    """The parameter of a setting that may be absent: empty (off, the default) or matching ``pattern``."""
+    return Input(name, description, lambda env: value(env) or "", default="",
+                 allowed_pattern=optional_pattern(pattern), constraint=constraint)

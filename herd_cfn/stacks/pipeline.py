@@ -36,17 +36,15 @@ from troposphere import (
     sns,
 )
 
-from herd_cfn import names
+from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS
 from herd_cfn.stacks import pipeline_hook
-from herd_cfn.stacks.base import Input, StackDefinition
+from herd_cfn.stacks.base import Input, StackDefinition, optional_input
 from herd_cfn.stacks.pipeline_config import (
     COMPUTE_TYPES,
     CONNECTION_ARN_PATTERN,
-    EMAIL_PATTERN,
     RELATIVE_PATH_PATTERN,
     REPOSITORY_PATTERN,
-    SECRET_ARN_PATTERN,
     PipelineConfig,
 )
 from herd_cfn.stacks.pipeline_iam import (
@@ -83,18 +81,14 @@ def appspec_text() -> str:
     return APPSPEC_FILE.read_text(encoding="utf-8")
 
 
-def _optional(value: str | None) -> str:
-    return value or ""
-
-
 INPUTS = (
     Input(P.REPOSITORY, "Application repository on GitHub (owner/name)", lambda env: env.pipeline.repository,
           allowed_pattern=REPOSITORY_PATTERN, constraint="owner/name of a GitHub repository"),
     Input(P.BRANCH, "A push to this branch deploys to this account", lambda env: env.pipeline.branch,
           allowed_pattern=r"^[^\s~^:?*\[\\]+$", constraint="a git branch name"),
-    Input(P.CONNECTION_ARN, "Existing CodeConnections connection ARN; empty: the stack creates one",
-          lambda env: _optional(env.pipeline.connection_arn), default="",
-          allowed_pattern=CONNECTION_ARN_PATTERN, constraint="empty or a CodeConnections connection ARN"),
+    optional_input(P.CONNECTION_ARN, "Existing CodeConnections connection ARN; empty: the stack creates one",
+                   lambda env: env.pipeline.connection_arn, CONNECTION_ARN_PATTERN,
+                   constraint="empty or a CodeConnections connection ARN"),
     Input(P.REQUIRE_APPROVAL, "Wait for a manual approval before deploying", lambda env: env.pipeline.require_approval,
           allowed_values=("true", "false"), default="false"),
     Input(P.COMPUTE_TYPE, "CodeBuild compute size", lambda env: env.pipeline.build_compute_type,
@@ -106,16 +100,17 @@ INPUTS = (
     Input(P.DOCKER_CONTEXT, "Docker build context in the application repository",
           lambda env: env.pipeline.docker_build_context,
           allowed_pattern=RELATIVE_PATH_PATTERN, constraint="a relative path without '..'"),
-    Input(P.DOCKER_HUB_SECRET_ARN, "Secret with Docker Hub username/password keys; empty: pull anonymously",
-          lambda env: _optional(env.pipeline.docker_hub_secret_arn), default="",
-          allowed_pattern=SECRET_ARN_PATTERN, constraint="empty or a Secrets Manager secret ARN"),
+    optional_input(P.DOCKER_HUB_SECRET_ARN,
+                   "Secret with Docker Hub username/password keys; empty: pull anonymously",
+                   lambda env: env.pipeline.docker_hub_secret_arn, fields.SECRET_ARN_PATTERN,
+                   constraint="empty or a Secrets Manager secret ARN"),
     Input(P.TERMINATION_WAIT, "Minutes the old manager task runs on after traffic moved",
           lambda env: env.pipeline.termination_wait_minutes, type="Number", min_value=0, max_value=60),
     Input(P.LOG_RETENTION, "Days to keep build and hook logs", lambda env: env.pipeline.log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
-    Input(P.NOTIFICATION_EMAIL, "E-mail address for pipeline notifications; empty: none",
-          lambda env: _optional(env.pipeline.notification_email), default="",
-          allowed_pattern=EMAIL_PATTERN, constraint="empty or an e-mail address"),
+    optional_input(P.NOTIFICATION_EMAIL, "E-mail address for pipeline notifications; empty: none",
+                   lambda env: env.pipeline.notification_email, fields.EMAIL_PATTERN,
+                   constraint="empty or an e-mail address"),
     Input(P.DOMAIN, "Public DNS name of the platform (Host and TLS name of the health check)",
           lambda env: env.domain, allowed_pattern=r"^[a-z0-9.-]+$", constraint="a lower-case DNS name"),
 )

@@ -15,15 +15,13 @@ COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL
 # GitHub: owner 1-39 letters, digits or inner hyphens; repository letters, digits, '.', '_', '-'.
 REPOSITORY_PATTERN = r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})/[A-Za-z0-9._-]{1,100}$"
 CONNECTION_ARN_PATTERN = (
-    r"^$|^arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}$"
+    r"arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}"
 )
-SECRET_ARN_PATTERN = f"^$|^{fields.SECRET_ARN_PATTERN}$"
-EMAIL_PATTERN = r"^$|^[^@\s]+@[^@\s]+\.[^@\s]+$"
 RELATIVE_PATH_PATTERN = r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]+$"
 
 
 def _repository(value: str) -> str:
-    if not re.fullmatch(REPOSITORY_PATTERN.strip("^$"), value) or value.split("/")[0].endswith("-"):
+    if not re.fullmatch(REPOSITORY_PATTERN, value) or value.split("/")[0].endswith("-"):
         raise ValueError(f"must be a GitHub repository as owner/name, e.g. herd-itt/openremote-custom, got {value!r}")
     return value
 
@@ -48,7 +46,7 @@ def _branch(value: str) -> str:
 
 def _pattern(pattern: str, what: str):
     def check(value: str) -> str:
-        if not re.fullmatch(pattern.replace("^$|", "").strip("^$"), value):
+        if not re.fullmatch(pattern, value):
             raise ValueError(f"must be {what}, got {value!r}")
         return value
 
@@ -60,9 +58,9 @@ GitBranch = Annotated[str, AfterValidator(_branch)]
 ConnectionArn = Annotated[str, _pattern(
     CONNECTION_ARN_PATTERN,
     "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")]
-SecretArn = Annotated[str, _pattern(SECRET_ARN_PATTERN, "a complete Secrets Manager secret ARN, such as "
+SecretArn = Annotated[str, _pattern(fields.SECRET_ARN_PATTERN, "a complete Secrets Manager secret ARN, such as "
                                                         + fields.SECRET_ARN_EXAMPLE)]
-Email = Annotated[str, _pattern(EMAIL_PATTERN, "an e-mail address")]
+Email = Annotated[str, _pattern(fields.EMAIL_PATTERN, "an e-mail address")]
 RelativePath = Annotated[str, _pattern(
     RELATIVE_PATH_PATTERN, "a relative path inside the application repository (no leading '/', no '..')")]
 

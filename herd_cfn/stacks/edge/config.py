@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from herd_cfn import names
 from herd_cfn.errors import InputError
 from herd_cfn.fields import Cidr, StrictModel, matching
-from herd_cfn.stacks.base import Input, optional_pattern, or_empty
+from herd_cfn.stacks.base import Input, optional_input
 
 E = names.Edge
 
@@ -59,17 +59,14 @@ def validate_project(project) -> None:
 INPUTS = (
     Input(E.DOMAIN, "Public DNS name (certificate, ALB record)",
           lambda env: env.domain, allowed_pattern=r"^[a-z0-9.-]+\.[a-z]{2,63}$"),
-    Input(E.HOSTED_ZONE_ID, "Route 53 zone of the domain; empty: CertificateArn",
-          lambda env: or_empty(env.edge.hosted_zone_id), default="",
-          allowed_pattern=optional_pattern(HOSTED_ZONE_PATTERN)),
-    Input(E.CERTIFICATE_ARN, "ACM certificate for the domain and mqtt.domain",
-          lambda env: or_empty(env.edge.certificate_arn), default="",
-          allowed_pattern=optional_pattern(CERTIFICATE_PATTERN)),
+    optional_input(E.HOSTED_ZONE_ID, "Route 53 zone of the domain; empty: CertificateArn",
+                   lambda env: env.edge.hosted_zone_id, HOSTED_ZONE_PATTERN),
+    optional_input(E.CERTIFICATE_ARN, "ACM certificate for the domain and mqtt.domain",
+                   lambda env: env.edge.certificate_arn, CERTIFICATE_PATTERN),
     Input(E.ADMIN_CIDR, "CIDR allowed on the test listener",
           lambda env: env.edge.admin_cidr, allowed_pattern=r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$"),
     Input(E.DELETION_PROTECTION, "Load balancer deletion protection",
           lambda env: env.production, allowed_values=("true", "false")),
-    Input(E.ACCESS_LOG_BUCKET, "S3 bucket for access logs; empty: none",
-          lambda env: or_empty(env.edge.access_log_bucket), default="",
-          allowed_pattern=optional_pattern(BUCKET_PATTERN)),
+    optional_input(E.ACCESS_LOG_BUCKET, "S3 bucket for access logs; empty: none",
+                   lambda env: env.edge.access_log_bucket, BUCKET_PATTERN),
 )

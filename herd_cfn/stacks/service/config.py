@@ -10,7 +10,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, matching
-from herd_cfn.stacks.base import Input, optional_pattern, or_empty
+from herd_cfn.stacks.base import Input, optional_input
 
 S = names.Service
 
@@ -73,7 +73,7 @@ def _pinned_image(value: str) -> str:
 
 
 SECRET_PATTERN = fields.SECRET_ARN_PATTERN
-EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}"
+EMAIL_PATTERN = fields.EMAIL_PATTERN
 SETUP_TYPE_PATTERN = r"[A-Za-z0-9_-]{1,32}"
 
 
@@ -137,10 +137,8 @@ INPUTS = (
           allowed_pattern=r"^[A-Za-z0-9_+/-]+$"),
     Input(S.LOG_RETENTION, "Log retention (days)", lambda env: env.service.log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
-    Input(S.EMAIL_SECRET_ARN, "SMTP secret (JSON host/port/user/password/from)",
-          lambda env: or_empty(env.service.email_secret_arn), default="",
-          allowed_pattern=optional_pattern(SECRET_PATTERN)),
-    Input(S.ALARM_EMAIL, "Email for alarms; empty: none",
-          lambda env: or_empty(env.service.alarm_email), default="",
-          allowed_pattern=optional_pattern(EMAIL_PATTERN)),
+    optional_input(S.EMAIL_SECRET_ARN, "SMTP secret (JSON host/port/user/password/from)",
+                   lambda env: env.service.email_secret_arn, SECRET_PATTERN),
+    optional_input(S.ALARM_EMAIL, "Email for alarms; empty: none",
+                   lambda env: env.service.alarm_email, EMAIL_PATTERN),
 )
