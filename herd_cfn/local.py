@@ -19,7 +19,7 @@ from herd_cfn.progress import Progress
 EMULATOR_ROLE_NAME = "herd-emulated-access"
 
 # The stacks `herd-cfn rollout --local` completes through StackSets on moto 5.2.5 (with
-# herd_cfn.emulator_fixes); it rolls out these unless --stack says otherwise, and the rollout tests and
+# herd_cfn.emulator.fixes); it rolls out these unless --stack says otherwise, and the rollout tests and
 # the benchmark cover the same list. Left out, each for what moto does with its unchanged template:
 # - service: CreateStackInstances fails "Unable to describe task definition" (moto creates the manager
 #   service, which names its task definition by family, before the task definition it DependsOn); past
@@ -39,7 +39,7 @@ BANNER = ("*** EMULATOR: moto on {url}, accounts {accounts} are simulated; nothi
 @contextmanager
 def emulator(project: Project, output_dir: Path, progress: Progress, bootstrap: bool = True
              ) -> Iterator[AwsContext]:
-    from herd_cfn.emulator import LocalAws, fake_credentials, skipped_resource_types
+    from herd_cfn.emulator.server import LocalAws, fake_credentials, skipped_resource_types
 
     # moto's web server logs every request; the banner and our own lines are what the user needs.
     logging.getLogger("werkzeug").setLevel(logging.CRITICAL)

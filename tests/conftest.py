@@ -33,7 +33,7 @@ def project_copy(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def local_aws():
     """moto in server mode on 127.0.0.1 (one per test session; use ``aws`` for a clean state)."""
-    from herd_cfn.emulator import LocalAws
+    from herd_cfn.emulator.server import LocalAws
 
     server = LocalAws().start()
     yield server

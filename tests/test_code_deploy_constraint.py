@@ -17,7 +17,7 @@ import pytest
 from cfn_flip import load_yaml
 
 from herd_cfn import names
-from herd_cfn.emulator import account_session
+from herd_cfn.emulator.server import account_session
 from herd_cfn.stacks import service as service_stack
 from herd_cfn.stacks.base import render_yaml
 from herd_cfn.stacks.service import tasks

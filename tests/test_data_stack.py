@@ -11,7 +11,7 @@ import pytest
 from cfn_flip import load_yaml
 
 from herd_cfn import names
-from herd_cfn.emulator import account_session
+from herd_cfn.emulator.server import account_session
 from herd_cfn.environments import load_project
 from herd_cfn.errors import InputError
 from herd_cfn.stacks import data
@@ -299,7 +299,7 @@ def test_bad_data_section_gives_one_clear_error(project_copy, env, change, key, 
 # --- deployment to moto --------------------------------------------------------------------------
 
 def _deploy(cfn, stack: str, env: str) -> dict:
-    """The template of output/ as it is (herd_cfn.emulator_fixes fills what moto lacks for it)."""
+    """The template of output/ as it is (herd_cfn.emulator.fixes fills what moto lacks for it)."""
     parameters = parameter_values(stack, env)
     cfn.create_stack(
         StackName=names.stack_name(stack), TemplateBody=(OUTPUT / "templates" / f"{stack}.yaml").read_text(),
@@ -338,7 +338,7 @@ def test_data_stack_deploys_and_imports_the_network(deployed):
     assert _outputs(deployed["network"])[names.Network.OUT_VPC_ID] == vpc_id
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["false"]}])["Vpcs"]
     assert [v["VpcId"] for v in vpcs] == [vpc_id], "the network stack made exactly one VPC"
-    # One private subnet per AZ of the stack's region (GetAZs '', answered by herd_cfn.emulator_fixes:
+    # One private subnet per AZ of the stack's region (GetAZs '', answered by herd_cfn.emulator.fixes:
     # moto 5.2.5 gives us-east-1 zones whatever the region, which AWS would refuse).
     zones = [s["AvailabilityZone"] for s in ec2.describe_subnets(SubnetIds=private)["Subnets"]]
     region_zones = [z["ZoneName"] for z in ec2.describe_availability_zones()["AvailabilityZones"]]
@@ -387,7 +387,7 @@ def test_access_points_in_moto(deployed):
     assert postgres["RootDirectory"]["CreationInfo"]["Permissions"] == data.POSTGRES_DATA_PERMISSIONS
     manager = by_path[data.MANAGER_STORAGE_PATH]
     assert manager["PosixUser"] == {"Uid": int(data.MANAGER_UID), "Gid": int(data.MANAGER_GID)}
-    # Ref and GetAtt Arn of an access point come from herd_cfn.emulator_fixes (moto 5.2.5 gives the
+    # Ref and GetAtt Arn of an access point come from herd_cfn.emulator.fixes (moto 5.2.5 gives the
     # Python object's repr and an HTTP 500); they are what AWS returns: the fsap-... id and its ARN.
     assert outputs[D.OUT_POSTGRES_ACCESS_POINT] == postgres["AccessPointId"]
     assert outputs[D.OUT_POSTGRES_ACCESS_POINT_ARN] == postgres["AccessPointArn"]

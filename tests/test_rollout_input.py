@@ -7,7 +7,7 @@ import pytest
 from herd_cfn import aws as herd_aws
 from herd_cfn import cli
 from herd_cfn.built import BuiltStack
-from herd_cfn.emulator import free_port
+from herd_cfn.emulator.server import free_port
 from herd_cfn.errors import InputError
 from herd_cfn.registry import get
 from herd_cfn.template_source import template_argument

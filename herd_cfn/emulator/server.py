@@ -36,7 +36,7 @@ class LocalAws:
         return f"http://{LOOPBACK}:{self.port}"
 
     def start(self) -> LocalAws:
-        from herd_cfn.emulator_fixes import install as install_fixes
+        from herd_cfn.emulator.fixes import install as install_fixes
 
         # Every user of the emulator (tests, benchmark, --local) gets the same moto: the server runs in
         # this process, so the fixes apply to it.

@@ -1,4 +1,4 @@
-"""herd_cfn.emulator_fixes and the emulator's helpers: each fix answers what AWS documents, and moto's
+"""herd_cfn.emulator.fixes and the emulator's helpers: each fix answers what AWS documents, and moto's
 silent skips are reported once instead of twice per resource."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
-from herd_cfn.emulator import account_session, skipped_resource_types
+from herd_cfn.emulator.server import account_session, skipped_resource_types
 
 ACCOUNT, REGION = "222222222222", "eu-central-1"
 
