@@ -8,7 +8,7 @@ Targets (issue 2/3): build <= 1 s, lint <= 5 s, for all templates.
 Measures, each as the median of N runs:
   build (in-process)   render + parameter checks of every stack and environment, caches cleared
   build (command)      `python build_templates.py --check` as a user runs it, interpreter start included
-  lint  (one process)  `python -m herd_cfn.lint`: cfn-lint's rules loaded once, every template linted
+  lint  (one process)  `python -m herd_cfn.build.lint`: cfn-lint's rules loaded once, every template linted
                        on every core, in a fresh process (imports, rule loading and rendering included)
   lint  (cfn-lint CLI) `cfn-lint output/templates/*.yaml`, the first gate of scripts/test.sh
 and the size of every template against CloudFormation's 51,200-byte limit.
@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from herd_cfn import build, registry  # noqa: E402
-from herd_cfn.environments import load_project  # noqa: E402
+from herd_cfn.build import render  # noqa: E402
+from herd_cfn.config.environments import load_project  # noqa: E402
+from herd_cfn.templates import registry  # noqa: E402
 
 
 def timed(fn, runs: int) -> float:
@@ -43,7 +44,7 @@ def build_in_process() -> None:
     for stack in registry.all_stacks():
         stack._cache.clear()
     project = load_project(ROOT / "parameters")
-    build.render(project, list(registry.all_stacks()))
+    render.render(project, list(registry.all_stacks()))
 
 
 def build_command() -> None:
@@ -51,7 +52,7 @@ def build_command() -> None:
 
 
 def lint_one_process() -> None:
-    subprocess.run([sys.executable, "-m", "herd_cfn.lint"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "herd_cfn.build.lint"], cwd=ROOT, check=True, capture_output=True)
 
 
 def lint_command() -> None:

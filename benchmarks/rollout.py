@@ -23,10 +23,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from herd_cfn import aws as herd_aws  # noqa: E402
 from herd_cfn import cli  # noqa: E402
 from herd_cfn.emulator.server import LocalAws, fake_credentials, skipped_resource_types  # noqa: E402
-from herd_cfn.local import EMULATOR_ROLE_NAME, EMULATOR_STACKS  # noqa: E402
+from herd_cfn.operations import aws as herd_aws  # noqa: E402
+from herd_cfn.operations.local import EMULATOR_ROLE_NAME, EMULATOR_STACKS  # noqa: E402
 
 
 def write_parameters(directory: Path, count: int) -> None:

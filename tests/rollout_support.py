@@ -7,11 +7,12 @@ import json
 import os
 from pathlib import Path
 
-from herd_cfn import cli, registry
-from herd_cfn.aws import AwsContext
-from herd_cfn.local import EMULATOR_ROLE_NAME, EMULATOR_STACKS
+from herd_cfn import cli
+from herd_cfn.operations.aws import AwsContext
+from herd_cfn.operations.local import EMULATOR_ROLE_NAME, EMULATOR_STACKS
+from herd_cfn.templates import registry
 
-# Stacks whose resources moto creates (herd_cfn.local.EMULATOR_STACKS). Add a stack there once moto can
+# Stacks whose resources moto creates (herd_cfn.operations.local.EMULATOR_STACKS). Add a stack there once moto can
 # create it; every rollout test, the benchmark and --local then cover it. HERD_MOTO_STACKS overrides it.
 MOTO_STACKS = tuple(
     name for name in os.environ.get("HERD_MOTO_STACKS", ",".join(EMULATOR_STACKS)).split(",")

@@ -7,7 +7,8 @@ import json
 
 from cfn_flip import load_yaml
 
-from herd_cfn import names, registry
+from herd_cfn import names
+from herd_cfn.templates import registry
 
 from .conftest import ROOT
 from .template_support import parameter_values

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from herd_cfn import build, paramcheck, registry
+from herd_cfn.build import paramcheck, render
 from herd_cfn.cli import build_templates_main
-from herd_cfn.environments import load_project
 from herd_cfn.errors import InputError
+from herd_cfn.templates import registry
+from herd_cfn.templates.registry import load_project
 
 from .conftest import ROOT
 
@@ -159,7 +160,7 @@ def test_values_are_checked_against_declared_parameters():
 def test_every_environment_passes_every_stack_declared_parameters():
     project = load_project(ROOT / "parameters")
     for stack in registry.all_stacks():
-        declared = build.declared_parameters(stack)
+        declared = render.declared_parameters(stack)
         sources = [project] if stack.scope == "administrator" else list(project.environments.values())
         for source in sources:
             values = stack.parameter_values(source)

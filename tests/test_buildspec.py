@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from herd_cfn import names
-from herd_cfn.stacks.pipeline import appspec_text, buildspec_text
+from herd_cfn.templates.stacks.pipeline import appspec_text, buildspec_text
 
 from .conftest import ROOT
 
@@ -78,7 +78,7 @@ def build_env(aws, workdir: Path, **overrides: str | None) -> dict[str, str]:
         # CodeBuild sets these.
         "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION, "CODEBUILD_RESOLVED_SOURCE_VERSION": COMMIT,
         "CODEBUILD_BUILD_SUCCEEDING": "1",
-        # The project sets these (herd_cfn/stacks/pipeline.py).
+        # The project sets these (herd_cfn/templates/stacks/pipeline/).
         "REPOSITORY_URI": REPOSITORY_URI, "TASK_FAMILY": names.Service.MANAGER_TASK_FAMILY,
         "CONTAINER_NAME": names.Service.MANAGER_CONTAINER, "AWS_ACCOUNT_ID": ACCOUNT,
         "DOCKERFILE": "Dockerfile", "DOCKER_BUILD_CONTEXT": ".", "APPSPEC_YAML": appspec_text(),

@@ -18,9 +18,9 @@ from cfn_flip import load_yaml
 
 from herd_cfn import names
 from herd_cfn.emulator.server import account_session
-from herd_cfn.stacks import service as service_stack
-from herd_cfn.stacks.base import render_yaml
-from herd_cfn.stacks.service import tasks
+from herd_cfn.templates.stacks import service as service_stack
+from herd_cfn.templates.stacks.service import tasks
+from herd_cfn.templates.yaml_render import render_yaml
 
 from .template_support import imports, parameter_values
 from .test_data_stack import OUTPUT
@@ -212,7 +212,7 @@ def _create(cfn, stack: str, body: str, parameters: dict[str, str]) -> dict:
 
 @pytest.fixture
 def deployed(aws):
-    from herd_cfn.environments import load_project
+    from herd_cfn.templates.registry import load_project
 
     env = load_project(OUTPUT.parent / "parameters").environment("dev")
     session = account_session(aws.endpoint_url, env.account_id, env.region)

@@ -12,10 +12,10 @@ from cfn_flip import load_yaml
 
 from herd_cfn import names
 from herd_cfn.emulator.server import account_session
-from herd_cfn.environments import load_project
 from herd_cfn.errors import InputError
-from herd_cfn.stacks import data
-from herd_cfn.stacks.data_config import COLD_STORAGE_MINIMUM_DAYS, PRODUCTION_MIN_DAILY_RETENTION_DAYS
+from herd_cfn.templates.registry import load_project
+from herd_cfn.templates.stacks import data
+from herd_cfn.templates.stacks.data.config import COLD_STORAGE_MINIMUM_DAYS, PRODUCTION_MIN_DAILY_RETENTION_DAYS
 
 from .template_support import parameter_values
 
@@ -138,7 +138,7 @@ def test_access_points_enforce_each_images_owner(template):
                            D.RESTORE_MANAGER_ACCESS_POINT}
     points = {k: v for k, v in points.items() if k in (D.POSTGRES_ACCESS_POINT, D.MANAGER_ACCESS_POINT)}
     postgres = points[D.POSTGRES_ACCESS_POINT]["Properties"]
-    # openremote/postgresql: usermod -u 70 / groupmod -g 70 (see the comment in herd_cfn/stacks/data.py).
+    # openremote/postgresql: usermod -u 70 / groupmod -g 70 (see the comment in herd_cfn/templates/stacks/data/).
     assert postgres["PosixUser"] == {"Uid": "70", "Gid": "70"}
     assert postgres["RootDirectory"]["CreationInfo"] == {"OwnerUid": "70", "OwnerGid": "70", "Permissions": "0700"}
     for logical_id, point in points.items():

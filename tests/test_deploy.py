@@ -8,8 +8,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
-from herd_cfn import aws as herd_aws
 from herd_cfn import cli
+from herd_cfn.operations import aws as herd_aws
 from tests.rollout_support import ADMIN, DEV, PROD, client, run_cli
 
 AWS_CLI = Path("/work/main/.venv/bin/aws")
@@ -91,11 +91,11 @@ def test_no_updates_error_also_means_no_changes(tmp_path):
     import botocore.session
     from botocore.stub import Stubber
 
-    from herd_cfn.aws import AwsContext
-    from herd_cfn.built import BuiltStack
-    from herd_cfn.deploy import Target, deploy
-    from herd_cfn.progress import Progress
-    from herd_cfn.registry import get
+    from herd_cfn.build.artifacts import BuiltStack
+    from herd_cfn.operations.aws import AwsContext
+    from herd_cfn.operations.deploy import Target, deploy
+    from herd_cfn.operations.progress import Progress
+    from herd_cfn.templates.registry import get
 
     cfn = botocore.session.get_session().create_client(
         "cloudformation", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x")

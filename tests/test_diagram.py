@@ -7,9 +7,10 @@ import copy
 
 import pytest
 
-from herd_cfn import build, diagram, registry
-from herd_cfn.environments import load_project
-from herd_cfn.stacks.base import StackDefinition
+from herd_cfn.build import diagram, render
+from herd_cfn.templates import registry
+from herd_cfn.templates.base import StackDefinition
+from herd_cfn.templates.registry import load_project
 
 from .conftest import ROOT
 
@@ -150,14 +151,14 @@ def test_rendering_is_deterministic_and_holds_the_labels(graph, project):
 def test_committed_picture_is_current(project):
     """The DOT source byte for byte; SVG and PNG carry the marker of that source (their bytes depend on the
     machine's fonts and Graphviz build)."""
-    artifacts = build.picture_artifacts(project)
+    artifacts = render.picture_artifacts(project)
     assert [a.source_marker is None for a in artifacts] == [True, False, False]
     for artifact in artifacts:
         assert artifact.is_current((ROOT / "output" / artifact.path).read_bytes()), artifact.path
 
 
 def test_a_rendering_of_another_source_is_stale(project):
-    svg = next(a for a in build.picture_artifacts(project) if a.path.suffix == ".svg")
+    svg = next(a for a in render.picture_artifacts(project) if a.path.suffix == ".svg")
     other = diagram.render("digraph { a -> b }\n", "svg")
     assert not svg.is_current(other)
     assert svg.is_current(svg.data)

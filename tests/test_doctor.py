@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 from botocore.stub import Stubber
 
-from herd_cfn import aws as herd_aws
 from herd_cfn import cli, names
-from herd_cfn.doctor import deployment_checks, local_checks
-from herd_cfn.doctor.findings import MISSING, OK, WARN, Finding, Section, exit_code, fancy, render
-from herd_cfn.environments import load_project
-from herd_cfn.status import InstanceStatus
+from herd_cfn.operations import aws as herd_aws
+from herd_cfn.operations.doctor import deployment_checks, local_checks
+from herd_cfn.operations.doctor.findings import MISSING, OK, WARN, Finding, Section, exit_code, fancy, render
+from herd_cfn.operations.status import InstanceStatus
+from herd_cfn.templates.registry import load_project
 from tests.rollout_support import ADMIN, DEV, PROD, REGION, ROOT, StubContext, aws_args, client, run_cli, stub_client
 
 DEV_DOMAIN = "platform-dev.herd-itt.com"
@@ -355,8 +355,8 @@ def test_aws_cli_version_is_shown(tmp_path):
 
 
 def test_a_refused_call_names_the_permission_the_check_needs():
-    from herd_cfn.doctor.access_checks import guarded
     from herd_cfn.errors import DeploymentError
+    from herd_cfn.operations.doctor.access_checks import guarded
 
     def refused():
         raise DeploymentError("access denied (reading hosted zone Z1 in 222222222222): not authorized")
@@ -385,7 +385,7 @@ def test_stale_architecture_picture_is_a_finding(project_copy):
 
 def test_the_picture_is_compared_without_graphviz(project_copy, monkeypatch):
     """Checking needs only the DOT source and the renderings' markers, not Graphviz."""
-    from herd_cfn import diagram
+    from herd_cfn.build import diagram
 
     monkeypatch.setattr(diagram.shutil, "which", lambda _: None)
     project = load_project(project_copy / "parameters")

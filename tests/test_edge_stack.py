@@ -9,10 +9,11 @@ import json
 import pytest
 from cfn_flip import load_yaml
 
-from herd_cfn import names, registry
-from herd_cfn.environments import load_project
+from herd_cfn import names
+from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.errors import InputError
-from herd_cfn.evaluate import Evaluated
+from herd_cfn.templates import registry
+from herd_cfn.templates.registry import load_project
 
 from .conftest import ROOT
 from .template_support import imports, of_type, parameter_values, props

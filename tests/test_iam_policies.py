@@ -11,7 +11,7 @@ from functools import cache
 import pytest
 from cfn_flip import load_yaml
 
-from herd_cfn import registry
+from herd_cfn.templates import registry
 
 from .conftest import ROOT
 
@@ -107,7 +107,7 @@ def _star_lines() -> list[tuple[str, int, list[str]]]:
     """Lines of stack/lambda code that put "*" in an IAM Resource."""
     pattern = re.compile(r'Resource=\[?"\*"|ANY_RESOURCE|^\s*\(\(.*\), "\*",')
     found = []
-    for path in sorted([*(ROOT / "herd_cfn/stacks").glob("*.py"), ROOT / "herd_cfn/lambdas/__init__.py"]):
+    for path in sorted((ROOT / "herd_cfn/templates").rglob("*.py")):
         lines = path.read_text().splitlines()
         for number, line in enumerate(lines):
             if pattern.search(line) and not line.lstrip().startswith(("#", "ANY_RESOURCE =", "ANY_RESOURCE,")):
@@ -123,7 +123,7 @@ def test_every_resource_star_is_justified_by_a_comment():
 
 
 def test_lambda_iam_data_is_valid():
-    from herd_cfn import lambdas
+    from herd_cfn.templates import lambdas
 
     for actions, resource, _condition in (*lambdas.MQTT_RECONCILE_IAM, *lambdas.BEFORE_ALLOW_TRAFFIC_IAM):
         for action in actions:

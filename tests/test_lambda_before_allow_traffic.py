@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from herd_cfn.lambdas import before_allow_traffic
+from herd_cfn.templates.lambdas import before_allow_traffic
 
 DOMAIN = "platform-dev.herd-itt.com"
 LB_ARN = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/herd-alb/50dc6c495c0c9188"

@@ -20,7 +20,7 @@ import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
 
-from herd_cfn.lambdas import mqtt_reconcile
+from herd_cfn.templates.lambdas import mqtt_reconcile
 
 CLUSTER, SERVICE = "herd-dev", "manager"
 SERVICE_ARN = f"arn:aws:ecs:eu-west-1:123456789012:service/{CLUSTER}/{SERVICE}"

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from herd_cfn.lambdas import INLINE_SOURCE_BUDGET, MODULES, inline_source, minify
+from herd_cfn.templates.lambdas import INLINE_SOURCE_BUDGET, MODULES, inline_source, minify
 
 
 def load(module_name):

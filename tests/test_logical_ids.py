@@ -11,7 +11,7 @@ import json
 
 from cfn_flip import load_yaml
 
-from herd_cfn import registry
+from herd_cfn.templates import registry
 
 from .conftest import ROOT
 

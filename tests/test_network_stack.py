@@ -9,9 +9,10 @@ import json
 import pytest
 from cfn_flip import load_yaml
 
-from herd_cfn import names, registry
-from herd_cfn.evaluate import Evaluated
-from herd_cfn.stacks.network import subnet_cidrs
+from herd_cfn import names
+from herd_cfn.build.evaluate import Evaluated
+from herd_cfn.templates import registry
+from herd_cfn.templates.stacks.network import subnet_cidrs
 
 from .template_support import parameter_values
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from herd_cfn.environments import load_project
 from herd_cfn.errors import InputError
+from herd_cfn.templates.registry import load_project
 
 from .conftest import ROOT
 
@@ -79,7 +79,8 @@ def test_bad_pipeline_settings_are_refused_with_the_key_and_rule(project_copy, k
 
 
 def test_good_optional_settings_reach_the_parameter_values(project_copy):
-    from herd_cfn import names, registry
+    from herd_cfn import names
+    from herd_cfn.templates import registry
 
     arn = "arn:aws:codeconnections:eu-west-1:222222222222:connection/0a1b2c3d-0a1b-0a1b-0a1b-0a1b2c3d4e5f"
     _write(project_copy, "dev", connection_arn=arn, require_approval=True, notification_email="ops@herd-itt.com",

@@ -9,12 +9,13 @@ import pytest
 import yaml
 from cfn_flip import load_yaml
 
-from herd_cfn import names, registry
-from herd_cfn.environments import load_project
-from herd_cfn.evaluate import Evaluated
-from herd_cfn.lambdas import before_allow_traffic, inline_source
-from herd_cfn.stacks import pipeline_hook
-from herd_cfn.stacks.pipeline import appspec_text, buildspec_text
+from herd_cfn import names
+from herd_cfn.build.evaluate import Evaluated
+from herd_cfn.templates import registry
+from herd_cfn.templates.lambdas import before_allow_traffic, inline_source
+from herd_cfn.templates.registry import load_project
+from herd_cfn.templates.stacks.pipeline import appspec_text, buildspec_text
+from herd_cfn.templates.stacks.pipeline import hook as pipeline_hook
 
 from .conftest import ROOT
 
@@ -226,7 +227,7 @@ def test_before_allow_traffic_hook_runs_in_the_vpc_and_reaches_the_test_listener
     assert (function["Runtime"], function["Handler"]) == ("python3.12", "index.handler")
     variables = function["Environment"]["Variables"]
     assert set(variables) == set(pipeline_hook.environment())
-    source = (ROOT / "herd_cfn/lambdas/before_allow_traffic.py").read_text()
+    source = (ROOT / "herd_cfn/templates/lambdas/before_allow_traffic.py").read_text()
     for name in variables:  # every variable the module reads, and only those
         assert f'"{name}"' in source, name
     assert before_allow_traffic.__doc__ and "HEALTH_HOSTNAME" in before_allow_traffic.__doc__

@@ -19,13 +19,14 @@ import pytest
 from botocore.stub import Stubber
 from cfn_flip import load_yaml
 
-from herd_cfn import aws as herd_aws
-from herd_cfn import cli, names, registry
-from herd_cfn.environments import load_project
+from herd_cfn import cli, names
 from herd_cfn.errors import DeploymentError
-from herd_cfn.progress import Progress
-from herd_cfn.restore import MOVE_SCRIPT, restore
-from herd_cfn.stacks.service.restore import AS_MANAGER_MOUNT, AS_POSTGRES_MOUNT
+from herd_cfn.operations import aws as herd_aws
+from herd_cfn.operations.progress import Progress
+from herd_cfn.operations.restore import MOVE_SCRIPT, restore
+from herd_cfn.templates import registry
+from herd_cfn.templates.registry import load_project
+from herd_cfn.templates.stacks.service.restore import AS_MANAGER_MOUNT, AS_POSTGRES_MOUNT
 from tests.rollout_support import DEV, REGION, ROOT, StubContext, stub_client
 
 from .template_support import props

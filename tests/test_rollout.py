@@ -6,8 +6,8 @@ import re
 
 import pytest
 
-from herd_cfn import aws as herd_aws
 from herd_cfn import names
+from herd_cfn.operations import aws as herd_aws
 from tests.rollout_support import (
     ADMIN,
     DEV,

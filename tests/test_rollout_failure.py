@@ -15,12 +15,12 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from herd_cfn import aws as herd_aws
-from herd_cfn.aws import AwsContext, Polling
-from herd_cfn.environments import load_project
 from herd_cfn.errors import DeploymentError
-from herd_cfn.progress import Progress
-from herd_cfn.rollout import Plan, Rollout
+from herd_cfn.operations import aws as herd_aws
+from herd_cfn.operations.aws import AwsContext, Polling
+from herd_cfn.operations.progress import Progress
+from herd_cfn.operations.rollout import Plan, Rollout
+from herd_cfn.templates.registry import load_project
 from tests.rollout_support import DEV, PROD, ROOT, client, instances, run_cli, stack_args
 
 SQUATTER = {
@@ -91,7 +91,8 @@ def _stubbed_rollout(timeout: float = 3600.0, sleep=None):
 
     rollout = Rollout(_Ctx(cfn, timeout, sleep), project, ROOT / "output", Lines())
     rollout._cfn = cfn
-    from herd_cfn import built, registry
+    from herd_cfn.build import artifacts as built
+    from herd_cfn.templates import registry
 
     stack = registry.get("network")
     env = project.environment("dev")

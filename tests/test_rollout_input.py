@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from herd_cfn import aws as herd_aws
 from herd_cfn import cli
-from herd_cfn.built import BuiltStack
+from herd_cfn.build.artifacts import BuiltStack
 from herd_cfn.emulator.server import free_port
 from herd_cfn.errors import InputError
-from herd_cfn.registry import get
-from herd_cfn.template_source import template_argument
+from herd_cfn.operations import aws as herd_aws
+from herd_cfn.operations.template_source import template_argument
+from herd_cfn.templates.registry import get
 from tests.rollout_support import ADMIN, aws_args, client
 
 
@@ -79,8 +79,8 @@ def test_local_and_endpoint_together(aws, project_copy, capsys):
 
 
 def test_large_template_needs_a_bucket_and_then_goes_through_s3(aws, tmp_path):
-    from herd_cfn.aws import AwsContext
-    from herd_cfn.local import EMULATOR_ROLE_NAME
+    from herd_cfn.operations.aws import AwsContext
+    from herd_cfn.operations.local import EMULATOR_ROLE_NAME
 
     stack = get("network")
     padding = "#" + "x" * 99 + "\n"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from botocore.stub import Stubber
 
-from herd_cfn import aws as herd_aws
-from herd_cfn.status import InstanceStatus, connection_arn, connection_status
+from herd_cfn.operations import aws as herd_aws
+from herd_cfn.operations.status import InstanceStatus, connection_arn, connection_status
 from tests.rollout_support import DEV, MOTO_STACKS, StubContext, run_cli, stack_args, stub_client
 
 

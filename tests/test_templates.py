@@ -9,8 +9,9 @@ import sys
 import pytest
 from cfn_flip import load_yaml
 
-from herd_cfn import build, lint, registry
-from herd_cfn.environments import load_project
+from herd_cfn.build import lint, render
+from herd_cfn.templates import registry
+from herd_cfn.templates.registry import load_project
 
 from .conftest import ROOT
 
@@ -59,7 +60,7 @@ def test_within_cloudformation_quotas(stack):
 def test_template_is_deterministic_across_processes(stack):
     """Two builds in two fresh interpreters give identical bytes (no set or hash ordering leaks in)."""
     code = (
-        "import sys; from herd_cfn import registry; "
+        "import sys; from herd_cfn.templates import registry; "
         f"sys.stdout.write(registry.get({stack.name!r}).template_body())"
     )
     outputs = {
@@ -72,9 +73,9 @@ def test_template_is_deterministic_across_processes(stack):
 
 
 def test_committed_output_is_up_to_date(project):
-    artifacts = build.render(project, list(STACKS))
-    assert build.stale(artifacts, ROOT / "output") == []
-    assert build.orphans(artifacts, ROOT / "output") == []
+    artifacts = render.render(project, list(STACKS))
+    assert render.stale(artifacts, ROOT / "output") == []
+    assert render.orphans(artifacts, ROOT / "output") == []
 
 
 @pytest.mark.parametrize("stack", STACKS, ids=IDS)
@@ -102,12 +103,12 @@ def test_every_checkov_skip_gives_a_reason(stack):
 
 
 def test_lint_gate_over_all_cores_reports_each_stacks_findings():
-    """lint_stacks (the benchmark's and `python -m herd_cfn.lint`'s gate) forks workers: findings of a
+    """lint_stacks (the benchmark's and `python -m herd_cfn.build.lint`'s gate) forks workers: findings of a
     broken stack come back named, in stack order, and clean stacks add none."""
     from troposphere import Template
     from troposphere.sqs import Queue
 
-    from herd_cfn.stacks.base import StackDefinition
+    from herd_cfn.templates.base import StackDefinition
 
     def broken(t: Template) -> None:
         t.add_resource(Queue("Queue", MessageRetentionPeriod=10))  # SQS keeps messages 60 s at least

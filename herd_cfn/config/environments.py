@@ -1,0 +1,206 @@
+"""Per-environment configuration (Sceptre-style): ``parameters/project.json`` plus one file per
+environment, validated before anything else happens.
+
+This layer knows no stack. The caller hands it a :class:`Schema`: the section of the parameters file
+each stack reads (``network``, ``data``…, each a pydantic model kept next to its stack's template) and
+the cross-environment rules. ``herd_cfn.templates.registry.load_project`` is the caller that knows
+every stack.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError, create_model
+
+from herd_cfn.errors import InputError
+from herd_cfn.fields import AccountId, DomainName, Region, StrictModel
+
+PROJECT_FILE = "project.json"
+
+
+class EnvironmentBase(StrictModel):
+    account_id: AccountId
+    region: Region
+    production: bool
+    domain: DomainName
+
+
+class ProjectSettings(StrictModel):
+    administrator_account_id: AccountId
+    administrator_region: Region
+    # Rollout order: each environment rolls out only after the ones before it succeeded.
+    environments: list[str]
+
+
+@dataclass(frozen=True)
+class Environment:
+    name: str
+    file: Path
+    settings: EnvironmentBase  # an instance of Schema.environment_model(): the base plus one field per section
+    project: ProjectSettings
+
+    def __getattr__(self, item: str) -> Any:
+        # env.network, env.account_id… read straight from the validated settings.
+        return getattr(self.settings, item)
+
+
+@dataclass(frozen=True)
+class Project:
+    directory: Path
+    settings: ProjectSettings
+    environments: dict[str, Environment]  # in rollout order
+
+    @property
+    def file(self) -> Path:
+        return self.directory / PROJECT_FILE
+
+    def environment(self, name: str) -> Environment:
+        if name not in self.environments:
+            near = difflib.get_close_matches(name, list(self.environments), n=1)
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            raise InputError(
+                str(self.file), "environments", f"unknown environment {name!r} (known: "
+                f"{', '.join(self.environments)}){hint}"
+            )
+        return self.environments[name]
+
+    def select(self, name: str | None) -> list[Environment]:
+        """``None`` or ``all`` selects every environment, in rollout order."""
+        if name in (None, "all"):
+            return list(self.environments.values())
+        return [self.environment(name)]
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What the stacks read from the parameters files: a section model per key, and the rules that
+    compare environments (e.g. VPC CIDRs must not overlap; each raises InputError)."""
+
+    sections: Mapping[str, type[BaseModel]]
+    rules: Sequence[Callable[[Project], None]] = ()
+    _model: list[type[BaseModel]] = field(default_factory=list, repr=False, compare=False)
+
+    def environment_model(self) -> type[BaseModel]:
+        if not self._model:
+            fields: dict[str, Any] = {key: (model, ...) for key, model in self.sections.items()}
+            self._model.append(create_model("EnvironmentSettings", __base__=EnvironmentBase, **fields))
+        return self._model[0]
+
+
+def _read_json(path: Path) -> Any:
+    if not path.is_file():
+        raise InputError(str(path), None, "file not found")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"line {exc.lineno} column {exc.colno}", f"malformed JSON: {exc.msg}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(str(path), None, f"not UTF-8 text: {exc}") from None
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The keys valid at ``loc`` in ``model``, to suggest the nearest one for an unknown key."""
+    current: Any = model
+    for part in loc:
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return []
+        info = current.model_fields.get(part)
+        if info is None:
+            return []
+        current = info.annotation
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+def _section_of(model: type[BaseModel], key: str) -> str | None:
+    """The stack section of the environment file that has ``key``, if exactly one does."""
+    homes = [section for section in model.model_fields if key in _fields_at(model, (section,))]
+    return homes[0] if len(homes) == 1 else None
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
+    loc = tuple(error["loc"])
+    key = ".".join(str(part) for part in loc) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        valid = _fields_at(model, loc[:-1])
+        near = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
+        hint = f"; did you mean {near[0]!r}?" if near else f" (valid keys: {', '.join(valid)})"
+        home = _section_of(model, str(loc[-1])) if len(loc) == 2 else None
+        if home:  # e.g. a setting that moved to another stack's section
+            hint = f"; it belongs in the {home!r} section"
+        return key, f"unknown key{hint}"
+    if kind == "missing":
+        return key, "required key is missing"
+    message = error["msg"]
+    if message.startswith("Value error, "):
+        return key, message.removeprefix("Value error, ")
+    if kind.endswith("_type") or kind in ("model_type", "dict_type"):
+        got = type(error.get("input")).__name__
+        got = {"str": "string", "int": "number", "float": "number", "dict": "object", "list": "array",
+               "bool": "boolean", "NoneType": "null"}.get(got, got)
+        return key, f"wrong type: {message[0].lower()}{message[1:]}, got {got} {error.get('input')!r}"
+    return key, message
+
+
+def validate(model: type[BaseModel], data: Any, path: Path) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        key, rule = _describe(first, model)
+        more = len(exc.errors()) - 1
+        if more:
+            rule += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
+        raise InputError(str(path), key, rule) from None
+
+
+def load_project(directory: str | Path, schema: Schema) -> Project:
+    """Load and validate the project file and every environment file it lists."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(str(directory), None, "parameters directory not found")
+    project_path = directory / PROJECT_FILE
+    settings: ProjectSettings = validate(ProjectSettings, _read_json(project_path), project_path)
+    if not settings.environments:
+        raise InputError(str(project_path), "environments", "list at least one environment")
+    seen: set[str] = set()
+    for name in settings.environments:
+        if name in seen:
+            raise InputError(str(project_path), "environments", f"{name!r} is listed twice")
+        seen.add(name)
+        if not name.replace("-", "").isalnum() or not name[0].isalpha() or name != name.lower():
+            raise InputError(str(project_path), "environments",
+                             f"{name!r} must be lower-case letters, digits and '-', starting with a letter")
+        if name == PROJECT_FILE.removesuffix(".json"):
+            raise InputError(str(project_path), "environments", f"{name!r} is reserved for the project file")
+    unlisted = sorted(
+        p.name for p in directory.glob("*.json") if p.name != PROJECT_FILE and p.stem not in seen
+    )
+    if unlisted:
+        raise InputError(str(directory / unlisted[0]), None,
+                         f"environment file not listed in {project_path}'s environments; add it there or remove it")
+
+    model = schema.environment_model()
+    environments: dict[str, Environment] = {}
+    accounts: dict[str, str] = {}
+    for name in settings.environments:
+        path = directory / f"{name}.json"
+        env = Environment(name=name, file=path, settings=validate(model, _read_json(path), path), project=settings)
+        if env.account_id in accounts:
+            raise InputError(str(path), "account_id",
+                             f"account {env.account_id} is already used by environment {accounts[env.account_id]!r}; "
+                             "each environment needs its own AWS account")
+        accounts[env.account_id] = name
+        environments[name] = env
+    project = Project(directory=directory, settings=settings, environments=environments)
+    for rule in schema.rules:
+        rule(project)
+    return project

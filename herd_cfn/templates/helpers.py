@@ -1,0 +1,74 @@
+"""What every stack module uses: other stacks' exports, its own outputs, names and tags, checkov skips
+with their reasons, and the security-group rules stacks share."""
+
+from __future__ import annotations
+
+from troposphere import Export, ImportValue, Join, Output, Split, Tag, Tags, Template, ec2
+
+from herd_cfn import names
+
+S = names.Service
+D = names.Data
+E = names.Edge
+N = names.Network
+P = names.Pipeline
+
+ANYWHERE = "0.0.0.0/0"
+HTTPS = 443
+# Without inline egress CloudFormation keeps EC2's allow-all rule; this one matches nothing (as AWS CDK does).
+NO_EGRESS = ec2.SecurityGroupRule(IpProtocol="icmp", FromPort=252, ToPort=86, CidrIp="255.255.255.255/32",
+                                  Description="none")
+RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+
+
+def imported(stack: str, output: str) -> ImportValue:
+    return ImportValue(names.export_name(stack, output))
+
+
+def network(output: str) -> ImportValue:
+    return imported(names.NETWORK, output)
+
+
+def data(output: str) -> ImportValue:
+    return imported(names.DATA, output)
+
+
+def edge(output: str) -> ImportValue:
+    return imported(names.EDGE, output)
+
+
+def private_subnets() -> Split:
+    return Split(",", network(N.OUT_PRIVATE_SUBNETS))
+
+
+def public_subnets() -> Split:
+    return Split(",", network(N.OUT_PUBLIC_SUBNETS))
+
+
+def secret_value(output: str, key: str) -> Join:
+    """ECS ``valueFrom`` of one JSON key of a data-stack secret ({"username": ..., "password": ...})."""
+    return Join("", [data(output), f":{key}::"])
+
+
+def output(t: Template, stack: str, name: str, value: object, description: str | None = None,
+           export: bool = True) -> None:
+    """An output of ``stack``, exported as ``herd-<stack>-<name>`` unless ``export`` is False."""
+    props: dict[str, object] = {"Value": value}
+    if description:
+        props["Description"] = description
+    if export:
+        props["Export"] = Export(names.export_name(stack, name))
+    t.add_output(Output(name, **props))
+
+
+def name_tags(suffix: str) -> Tags:
+    return Tags(Tag("Name", f"{names.PROJECT}-{suffix}"))
+
+
+def skip(*checks: tuple[str, str]) -> dict:
+    """checkov skips with their reasons, in the resource's Metadata where a reviewer sees them."""
+    return {"checkov": {"skip": [{"id": check, "comment": reason} for check, reason in checks]}}
+
+
+def cidr_rule(port: int, cidr: object, description: str) -> ec2.SecurityGroupRule:
+    return ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=cidr, Description=description)

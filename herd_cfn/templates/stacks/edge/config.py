@@ -1,0 +1,72 @@
+"""The ``edge`` section of an environment's parameters file and the template parameters made from it."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, model_validator
+
+from herd_cfn import names
+from herd_cfn.errors import InputError
+from herd_cfn.fields import Cidr, StrictModel, matching
+from herd_cfn.templates.base import Input, optional_input
+
+E = names.Edge
+
+CERTIFICATE_PATTERN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f-]{36}"
+HOSTED_ZONE_PATTERN = r"Z[A-Z0-9]{1,31}"
+BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
+
+CertificateArn = Annotated[str, matching(CERTIFICATE_PATTERN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")]
+HostedZoneId = Annotated[str, matching(HOSTED_ZONE_PATTERN, "Z0123456789ABCDEFGHIJ (a Route 53 hosted zone id)")]
+BucketName = Annotated[str, matching(BUCKET_PATTERN, "an S3 bucket name such as herd-alb-logs-dev")]
+
+
+class EdgeConfig(StrictModel):
+    hosted_zone_id: HostedZoneId | None = Field(
+        None, description="Route 53 zone of the domain: the stack then makes the certificate and DNS records")
+    certificate_arn: CertificateArn | None = Field(
+        None, description="Existing ACM certificate for <domain> and mqtt.<domain> when there is no hosted zone")
+    admin_cidr: Cidr = Field(description="Who may reach the test listener (port 8443), e.g. the office VPN")
+    access_log_bucket: BucketName | None = Field(
+        None, description="S3 bucket for ALB access logs (its policy must allow ELB log delivery); none = off")
+
+    @model_validator(mode="after")
+    def _one_certificate_source(self) -> EdgeConfig:
+        if (self.hosted_zone_id is None) == (self.certificate_arn is None):
+            raise ValueError(
+                "give exactly one of hosted_zone_id (the stack creates a DNS-validated certificate and the DNS "
+                "records) or certificate_arn (an existing ACM certificate; you create the DNS records)"
+                + (", not both" if self.hosted_zone_id else "")
+            )
+        return self
+
+
+def validate_project(project) -> None:
+    """An ALB/NLB certificate must live in the load balancers' account and region."""
+    for env in project.environments.values():
+        arn = env.edge.certificate_arn
+        if arn:
+            region, account = arn.split(":")[3:5]
+            if (region, account) != (env.region, env.account_id):
+                raise InputError(
+                    str(env.file), "edge.certificate_arn",
+                    f"the certificate is in {account}/{region} but the environment runs in "
+                    f"{env.account_id}/{env.region}; ACM certificates for load balancers must be in the same "
+                    "account and region")
+
+
+INPUTS = (
+    Input(E.DOMAIN, "Public DNS name (certificate, ALB record)",
+          lambda env: env.domain, allowed_pattern=r"^[a-z0-9.-]+\.[a-z]{2,63}$"),
+    optional_input(E.HOSTED_ZONE_ID, "Route 53 zone of the domain; empty: CertificateArn",
+                   lambda env: env.edge.hosted_zone_id, HOSTED_ZONE_PATTERN),
+    optional_input(E.CERTIFICATE_ARN, "ACM certificate for the domain and mqtt.domain",
+                   lambda env: env.edge.certificate_arn, CERTIFICATE_PATTERN),
+    Input(E.ADMIN_CIDR, "CIDR allowed on the test listener",
+          lambda env: env.edge.admin_cidr, allowed_pattern=r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$"),
+    Input(E.DELETION_PROTECTION, "Load balancer deletion protection",
+          lambda env: env.production, allowed_values=("true", "false")),
+    optional_input(E.ACCESS_LOG_BUCKET, "S3 bucket for access logs; empty: none",
+                   lambda env: env.edge.access_log_bucket, BUCKET_PATTERN),
+)

@@ -1,0 +1,208 @@
+"""Least-privilege roles of the pipeline stack: CodePipeline, CodeBuild, CodeDeploy and the hook.
+
+Every ``"*"`` resource below is one the action requires: those actions have no resource-level
+permissions in IAM (Service Authorization Reference), and the comment next to each says so.
+"""
+
+from __future__ import annotations
+
+from awacs.aws import (
+    Allow,
+    ArnEquals,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from awacs.sts import AssumeRole
+from troposphere import AccountId, GetAtt, If, Join, NoValue, Ref, Select, Split, Sub, iam
+
+from herd_cfn import names
+from herd_cfn.templates.helpers import imported
+from herd_cfn.templates.lambdas.iam import code_statements
+
+P = names.Pipeline
+E = names.Edge
+S = names.Service
+
+ANY_RESOURCE = "*"
+
+
+# Services documented to send aws:SourceAccount when they assume a service role. Lambda does not document
+# it for execution roles, and a trust condition the service does not satisfy breaks every deployment.
+_SOURCE_ACCOUNT_AWARE = {"codebuild.amazonaws.com", "codepipeline.amazonaws.com", "codedeploy.amazonaws.com"}
+
+
+def service_role(logical_id: str, service: str, statements: list, description: str, **extra) -> iam.Role:
+    guard = {}
+    if service in _SOURCE_ACCOUNT_AWARE:
+        # Confused-deputy guard: only this account's use of the service may assume the role.
+        guard = {"Condition": Condition(StringEquals("aws:SourceAccount", AccountId))}
+    return iam.Role(
+        logical_id,
+        Description=description,
+        AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
+            Effect=Allow, Principal=Principal("Service", service), Action=[AssumeRole], **guard,
+        )]),
+        **extra,
+        # A plain document rather than awacs', so a statement may be an Fn::If (an optional secret).
+        Policies=[iam.Policy(PolicyName="least-privilege",
+                             PolicyDocument={"Version": "2012-10-17", "Statement": statements})],
+    )
+
+
+def _allow(actions: list[str], resources, condition: Condition | None = None) -> Statement:
+    extra = {"Condition": condition} if condition else {}
+    if isinstance(resources, str):
+        resources = [resources]
+    return Statement(Effect=Allow, Action=[_action(a) for a in actions], Resource=resources, **extra)
+
+
+def _action(name: str):
+    from awacs.aws import Action
+
+    prefix, verb = name.split(":", 1)
+    return Action(prefix, verb)
+
+
+def bucket_arn() -> Sub:
+    return Sub("arn:${AWS::Partition}:s3:::${%s}" % P.ARTIFACT_BUCKET)
+
+
+def bucket_objects_arn() -> Sub:
+    return Sub("arn:${AWS::Partition}:s3:::${%s}/*" % P.ARTIFACT_BUCKET)
+
+
+def log_group_arns(log_group: str) -> list:
+    return [GetAtt(log_group, "Arn"), Sub("${%s.Arn}:*" % log_group)]
+
+
+def _pass_task_roles() -> Statement:
+    return _allow(
+        ["iam:PassRole"],
+        [imported(names.SERVICE, S.OUT_MANAGER_TASK_ROLE_ARN),
+         imported(names.SERVICE, S.OUT_MANAGER_EXECUTION_ROLE_ARN)],
+        Condition(StringEquals("iam:PassedToService", "ecs-tasks.amazonaws.com")),
+    )
+
+
+def _cluster_arn() -> Sub:
+    return Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/${Cluster}",
+               Cluster=imported(names.SERVICE, S.OUT_CLUSTER_NAME))
+
+
+def _service_arn() -> Sub:
+    return Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/${Cluster}/${Service}",
+               Cluster=imported(names.SERVICE, S.OUT_CLUSTER_NAME),
+               Service=imported(names.SERVICE, S.OUT_MANAGER_SERVICE_NAME))
+
+
+def _task_set_arns() -> Sub:
+    return Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-set/${Cluster}/${Service}/*",
+               Cluster=imported(names.SERVICE, S.OUT_CLUSTER_NAME),
+               Service=imported(names.SERVICE, S.OUT_MANAGER_SERVICE_NAME))
+
+
+def _listener_rule_arns(listener_export: str) -> Join:
+    """``arn:...:listener/app/<lb>/<id>/<listener>`` → ``arn:...:listener-rule/app/<lb>/<id>/<listener>/*``."""
+    parts = Split(":listener/", imported(names.EDGE, listener_export))
+    return Join("", [Select(0, parts), ":listener-rule/", Select(1, parts), "/*"])
+
+
+def rollback_alarm_names() -> list:
+    """The service's rollback alarms, one entry each: CodeDeploy's AlarmConfiguration takes objects, so the
+    exported comma-separated list is indexed (names.Pipeline.ROLLBACK_ALARM_COUNT entries), not mapped."""
+    exported = Split(",", imported(names.SERVICE, S.OUT_ROLLBACK_ALARM_NAMES))
+    return [Select(index, exported) for index in range(P.ROLLBACK_ALARM_COUNT)]
+
+
+def _alarm_arns() -> list:
+    return [Sub("arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:${Name}", Name=name)
+            for name in rollback_alarm_names()]
+
+
+def deployment_group_arn() -> Sub:
+    return Sub("arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:"
+               f"{P.DEPLOY_APPLICATION_NAME}/{P.DEPLOYMENT_GROUP_NAME}")
+
+
+def function_arn(name: str) -> Sub:
+    return Sub(f"arn:${{AWS::Partition}}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}")
+
+
+def build_statements() -> list:
+    repository = imported(names.DATA, names.Data.OUT_ECR_REPOSITORY_ARN)
+    return [
+        _allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.BUILD_LOG_GROUP)),
+        _allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [bucket_objects_arn()]),
+        _allow(["s3:GetBucketAcl", "s3:GetBucketLocation"], [bucket_arn()]),
+        # ecr:GetAuthorizationToken has no resource-level permissions: the token is per registry.
+        _allow(["ecr:GetAuthorizationToken"], ANY_RESOURCE),
+        _allow([
+            "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
+            "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
+        ], [repository]),
+        # ecs:DescribeTaskDefinition has no resource-level permissions (buildspec reads the family's newest revision).
+        _allow(["ecs:DescribeTaskDefinition"], ANY_RESOURCE),
+        If(P.USE_DOCKER_HUB_SECRET,
+           _allow(["secretsmanager:GetSecretValue"], [Ref(P.DOCKER_HUB_SECRET_ARN)]),
+           NoValue),
+    ]
+
+
+def pipeline_statements(connection_arn) -> list:
+    application_arn = Sub("arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:application:"
+                          f"{P.DEPLOY_APPLICATION_NAME}")
+    return [
+        _allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [bucket_objects_arn()]),
+        _allow(["s3:GetBucketVersioning", "s3:GetBucketLocation"], [bucket_arn()]),
+        # Connections made before the CodeConnections rename still authorize under the old prefix.
+        _allow(["codeconnections:UseConnection", "codestar-connections:UseConnection"], [connection_arn]),
+        _allow(["codebuild:StartBuild", "codebuild:BatchGetBuilds"], [GetAtt(P.BUILD_PROJECT, "Arn")]),
+        _allow(["codedeploy:CreateDeployment", "codedeploy:GetDeployment"], [deployment_group_arn()]),
+        _allow(["codedeploy:GetApplication", "codedeploy:GetApplicationRevision",
+                "codedeploy:RegisterApplicationRevision"], [application_arn]),
+        _allow(["codedeploy:GetDeploymentConfig"], [Sub(
+            "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentconfig:"
+            "CodeDeployDefault.ECSAllAtOnce")]),
+        # The deploy action registers taskdef.json as a new revision of the manager's family.
+        _allow(["ecs:RegisterTaskDefinition", "ecs:TagResource"], [Sub(
+            "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${Family}:*",
+            Family=imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY))]),
+        _pass_task_roles(),
+    ]
+
+
+def deploy_statements() -> list:
+    """What CodeDeploy needs for ECS blue/green (AWSCodeDeployRoleForECS), narrowed to this service.
+
+    Not the managed policy: it may invoke only functions named CodeDeployHook_*, and it grants far more.
+    """
+    listeners = [imported(names.EDGE, E.OUT_HTTPS_LISTENER_ARN), imported(names.EDGE, E.OUT_TEST_LISTENER_ARN)]
+    return [
+        _allow(["ecs:DescribeServices", "ecs:UpdateServicePrimaryTaskSet"], [_service_arn()]),
+        # ecs:CreateTaskSet has no resource-level permissions; the ecs:cluster key pins it to our cluster.
+        _allow(["ecs:CreateTaskSet"], ANY_RESOURCE, Condition(ArnEquals("ecs:cluster", _cluster_arn()))),
+        _allow(["ecs:DeleteTaskSet"], [_task_set_arns()]),
+        # The Describe* calls of Elastic Load Balancing have no resource-level permissions.
+        _allow(["elasticloadbalancing:DescribeTargetGroups", "elasticloadbalancing:DescribeListeners",
+                "elasticloadbalancing:DescribeRules"], ANY_RESOURCE),
+        _allow(["elasticloadbalancing:ModifyListener"], listeners),
+        _allow(["elasticloadbalancing:ModifyRule"],
+               [_listener_rule_arns(E.OUT_HTTPS_LISTENER_ARN), _listener_rule_arns(E.OUT_TEST_LISTENER_ARN)]),
+        _allow(["cloudwatch:DescribeAlarms"], _alarm_arns()),
+        _allow(["lambda:InvokeFunction"], [
+            GetAtt(P.HOOK_FUNCTION, "Arn"), imported(names.SERVICE, S.OUT_RECONCILE_FUNCTION_ARN)]),
+        _allow(["s3:GetObject", "s3:GetObjectVersion"], [bucket_objects_arn()]),
+        _pass_task_roles(),
+    ]
+
+
+def hook_statements() -> list:
+    """The hook code's own needs (herd_cfn.templates.lambdas.BEFORE_ALLOW_TRAFFIC_IAM) and its log stream."""
+    from herd_cfn.templates.lambdas import BEFORE_ALLOW_TRAFFIC_IAM
+
+    # The network interfaces of a function in a VPC come from AWS's managed policy (see pipeline_hook).
+    return [_allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.HOOK_LOG_GROUP)),
+            *code_statements(BEFORE_ALLOW_TRAFFIC_IAM)]

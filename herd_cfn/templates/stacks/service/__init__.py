@@ -1,0 +1,73 @@
+"""The service stack: OpenRemote on ECS Fargate, behind the edge stack's ALB (HTTPS) and NLB (MQTT).
+
+Modules: ``config`` (the parameters-file section and template parameters), ``security`` (the tasks'
+security groups and the load balancers' egress to them), ``roles`` (IAM), ``tasks`` (cluster, Cloud
+Map, task definitions, services — and why the CODE_DEPLOY manager service never changes),
+``reconcile`` (the MQTT target function and its triggers), ``alarms``, ``restore`` (the task of
+``herd-cfn restore``). Target groups, listeners and
+the load balancers' security groups are imported from the edge stack.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+
+from troposphere import (
+    Equals,
+    GetAtt,
+    Not,
+    Ref,
+    Template,
+)
+
+from herd_cfn import names
+from herd_cfn.templates.base import StackDefinition
+from herd_cfn.templates.helpers import output
+from herd_cfn.templates.stacks.service import alarms, reconcile, restore, roles, security, tasks
+from herd_cfn.templates.stacks.service.config import INPUTS, ServiceConfig
+
+S = names.Service
+
+
+def _conditions(t: Template) -> None:
+    def given(parameter: str) -> Not:
+        return Not(Equals(Ref(parameter), ""))
+
+    t.add_condition(S.HAS_EMAIL, given(S.EMAIL_SECRET_ARN))
+    t.add_condition(S.HAS_ALARM_EMAIL, given(S.ALARM_EMAIL))
+
+
+def _outputs(t: Template) -> None:
+    out = partial(output, t, names.SERVICE)
+    out(S.OUT_CLUSTER_NAME, Ref(S.CLUSTER))
+    out(S.OUT_MANAGER_SERVICE_NAME, GetAtt(S.MANAGER_SERVICE, "Name"))
+    out(S.OUT_MANAGER_TASK_FAMILY, S.MANAGER_TASK_FAMILY, "Manager task family (deploy the newest revision)")
+    out(S.OUT_RECONCILE_FUNCTION_ARN, GetAtt(S.RECONCILE_FUNCTION, "Arn"))
+    out(S.OUT_ALARM_TOPIC_ARN, Ref(S.ALARM_TOPIC))
+    out(S.OUT_ROLLBACK_ALARM_NAMES, alarms.rollback_alarm_names(), "Rollback alarms")
+    out(S.OUT_MANAGER_TASK_ROLE_ARN, roles.arn(S.MANAGER_TASK_ROLE))
+    out(S.OUT_MANAGER_EXECUTION_ROLE_ARN, roles.arn(S.EXECUTION_ROLE))
+    out(S.OUT_MANAGER_SECURITY_GROUP, GetAtt(S.MANAGER_SG, "GroupId"))
+    out(S.OUT_RESTORE_SECURITY_GROUP, restore.security_group(), "Group of herd-cfn restore's task")
+
+
+def build(t: Template) -> None:
+    _conditions(t)
+    security.build(t)
+    roles.build(t)
+    tasks.build(t)
+    restore.build(t)
+    reconcile.build(t)
+    alarms.build(t)
+    _outputs(t)
+
+
+STACK = StackDefinition(
+    name=names.SERVICE,
+    description="OpenRemote on Fargate: postgresql, keycloak, manager (CodeDeploy), MQTT reconcile, alarms",
+    build=build,
+    inputs=INPUTS,
+    depends_on=(names.NETWORK, names.DATA, names.EDGE),
+    config_key="service",
+    config_model=ServiceConfig,
+)

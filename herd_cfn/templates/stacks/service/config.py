@@ -1,0 +1,144 @@
+"""The ``service`` section of an environment's parameters file and the template parameters made from it."""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, model_validator
+
+from herd_cfn import fields, names
+from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, matching
+from herd_cfn.templates.base import Input, optional_input
+
+S = names.Service
+
+# Fargate accepts only these CPU units and, for each, this memory range (MiB) in these steps.
+FARGATE_SIZES: dict[int, tuple[int, int, int]] = {
+    256: (512, 2048, 512),  # 512, 1024, 2048 (no 1536): special-cased below
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
+
+
+def fargate_memory_options(cpu: int) -> list[int]:
+    low, high, step = FARGATE_SIZES[cpu]
+    if cpu == 256:
+        return [512, 1024, 2048]
+    return list(range(low, high + 1, step))
+
+
+ALL_CPU = tuple(str(c) for c in FARGATE_SIZES)
+# The CPU/memory pairing is checked in the parameters file (TaskSize); the template keeps the range.
+MEMORY_RANGE = {"type": "Number", "min_value": 512, "max_value": 122880}
+
+
+class TaskSize(StrictModel):
+    cpu: int = Field(description="Fargate CPU units of the task (256, 512, 1024, 2048, 4096, 8192, 16384)")
+    memory: int = Field(description="Fargate memory of the task in MiB; must be valid for the CPU size")
+
+    @model_validator(mode="after")
+    def _valid_fargate_size(self) -> TaskSize:
+        if self.cpu not in FARGATE_SIZES:
+            raise ValueError(
+                f"cpu {self.cpu} is not a Fargate size; use one of {', '.join(map(str, FARGATE_SIZES))}"
+            )
+        options = fargate_memory_options(self.cpu)
+        if self.memory not in options:
+            low, high, step = FARGATE_SIZES[self.cpu]
+            allowed = "512, 1024 or 2048" if self.cpu == 256 else f"{low} to {high} in steps of {step}"
+            raise ValueError(
+                f"memory {self.memory} MiB is not valid on Fargate with cpu {self.cpu}; use {allowed}"
+            )
+        return self
+
+
+_IMAGE = re.compile(r"[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})")
+IMAGE_PATTERN = _IMAGE.pattern
+
+
+def _pinned_image(value: str) -> str:
+    if not _IMAGE.fullmatch(value):
+        raise ValueError(f"must be an image reference with a tag or digest, e.g. openremote/manager:1.28.1, "
+                         f"got {value!r}")
+    if value.endswith(":latest") or value.rsplit(":", 1)[-1].startswith("latest"):
+        raise ValueError(f"pin a version instead of a 'latest' tag so a restart cannot change the software, "
+                         f"got {value!r}")
+    return value
+
+
+SECRET_PATTERN = fields.SECRET_ARN_PATTERN
+EMAIL_PATTERN = fields.EMAIL_PATTERN
+SETUP_TYPE_PATTERN = r"[A-Za-z0-9_-]{1,32}"
+
+
+def _time_zone(value: str) -> str:
+    if value not in zoneinfo.available_timezones():
+        raise ValueError(f"must be an IANA time zone such as Europe/Amsterdam or UTC, got {value!r}")
+    return value
+
+
+Image = Annotated[str, AfterValidator(_pinned_image)]
+SecretArn = Annotated[str, matching(SECRET_PATTERN, fields.SECRET_ARN_EXAMPLE)]
+Email = Annotated[str, matching(EMAIL_PATTERN, "ops@example.com")]
+SetupType = Annotated[str, matching(SETUP_TYPE_PATTERN, "production (letters, digits, '-', '_')")]
+TimeZone = Annotated[str, AfterValidator(_time_zone)]
+
+
+class ServiceConfig(StrictModel):
+    manager_image: Image = Field(
+        "openremote/manager:1.28.1",
+        description="Image the manager runs until the first pipeline run (then the pipeline's ECR image)")
+    keycloak_image: Image = Field("openremote/keycloak:23.0.7.5", description="OpenRemote's Keycloak image")
+    postgres_image: Image = Field(
+        "openremote/postgresql:17.9.0.1-slim",
+        description="OpenRemote's PostgreSQL image (TimescaleDB + PostGIS; RDS cannot replace it)")
+    manager: TaskSize = Field(description="Fargate size of the manager task")
+    keycloak: TaskSize = Field(description="Fargate size of each keycloak task")
+    postgres: TaskSize = Field(description="Fargate size of the postgresql task")
+    keycloak_desired_count: int = Field(
+        1, ge=1, le=3,
+        description="Keycloak tasks (1-3); more than one keeps sessions per task, the load balancer pins clients")
+    email_secret_arn: SecretArn | None = Field(
+        None, description="Secrets Manager secret with JSON keys host, port, user, password, from (SMTP, e.g. "
+                          "SES); port must be 587 (STARTTLS), the one SMTP port the manager may reach; "
+                          "none = no email")
+    log_retention_days: LogRetentionDays = Field(description="Log retention (days)")
+    alarm_email: Email | None = Field(None, description="Address subscribed to the alarm topic; none = no email")
+    setup_type: SetupType = Field("production", description="OR_SETUP_TYPE, passed to the manager's setup tasks")
+    time_zone: TimeZone = Field("Europe/Amsterdam", description="TZ of every container (they must agree)")
+
+
+INPUTS = (
+    Input(S.DOMAIN, "Public DNS name (OR_HOSTNAME)",
+          lambda env: env.domain, allowed_pattern=r"^[a-z0-9.-]+\.[a-z]{2,63}$"),
+    Input(S.MANAGER_IMAGE, "Manager image before the first pipeline run", lambda env: env.service.manager_image),
+    Input(S.KEYCLOAK_IMAGE, "Keycloak image", lambda env: env.service.keycloak_image),
+    Input(S.POSTGRES_IMAGE, "PostgreSQL image", lambda env: env.service.postgres_image),
+    Input(S.MANAGER_CPU, "Manager CPU units", lambda env: env.service.manager.cpu, allowed_values=ALL_CPU),
+    Input(S.MANAGER_MEMORY, "Manager memory (MiB)", lambda env: env.service.manager.memory,
+          **MEMORY_RANGE),
+    Input(S.KEYCLOAK_CPU, "Keycloak CPU units", lambda env: env.service.keycloak.cpu, allowed_values=ALL_CPU),
+    Input(S.KEYCLOAK_MEMORY, "Keycloak memory (MiB)", lambda env: env.service.keycloak.memory,
+          **MEMORY_RANGE),
+    Input(S.POSTGRES_CPU, "PostgreSQL CPU units", lambda env: env.service.postgres.cpu, allowed_values=ALL_CPU),
+    Input(S.POSTGRES_MEMORY, "PostgreSQL memory (MiB)", lambda env: env.service.postgres.memory,
+          **MEMORY_RANGE),
+    Input(S.KEYCLOAK_COUNT, "Keycloak tasks", lambda env: env.service.keycloak_desired_count, type="Number",
+          min_value=1, max_value=3),
+    Input(S.SETUP_TYPE, "OR_SETUP_TYPE of the manager", lambda env: env.service.setup_type,
+          allowed_pattern=f"^{SETUP_TYPE_PATTERN}$"),
+    Input(S.TIME_ZONE, "TZ of every container", lambda env: env.service.time_zone,
+          allowed_pattern=r"^[A-Za-z0-9_+/-]+$"),
+    Input(S.LOG_RETENTION, "Log retention (days)", lambda env: env.service.log_retention_days,
+          type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
+    optional_input(S.EMAIL_SECRET_ARN, "SMTP secret (JSON host/port/user/password/from)",
+                   lambda env: env.service.email_secret_arn, SECRET_PATTERN),
+    optional_input(S.ALARM_EMAIL, "Email for alarms; empty: none",
+                   lambda env: env.service.alarm_email, EMAIL_PATTERN),
+)

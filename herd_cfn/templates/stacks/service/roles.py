@@ -1,0 +1,63 @@
+"""IAM roles of the tasks. One execution role serves the three task families: ECS's agent uses it to
+pull images, write logs and fetch the secrets a task definition names (its credentials never reach a
+container). The task roles, which containers do get, only allow the EFS mounts of their own access
+points (IAM-authorised mounts)."""
+
+from __future__ import annotations
+
+from awacs import ecr, elasticfilesystem, logs, secretsmanager
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.sts import AssumeRole
+from troposphere import AccountId, GetAtt, If, NoValue, Ref, Sub, Template, iam
+
+from herd_cfn.templates.helpers import D, S, data
+
+
+def _role(t: Template, name: str, statements: list[Statement]) -> None:
+    t.add_resource(iam.Role(
+        name,
+        AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
+            Effect=Allow, Principal=Principal("Service", "ecs-tasks.amazonaws.com"), Action=[AssumeRole],
+            # Confused-deputy guard: only ECS tasks of this account may assume the role.
+            Condition=Condition(StringEquals("aws:SourceAccount", AccountId)),
+        )]),
+        Policies=[iam.Policy(PolicyName="task", PolicyDocument=PolicyDocument(
+            Version="2012-10-17", Statement=statements))],
+    ))
+
+
+def _mount(*access_point_outputs: str) -> Statement:
+    return Statement(
+        Effect=Allow, Action=[elasticfilesystem.ClientMount, elasticfilesystem.ClientWrite],
+        Resource=[data(D.OUT_FILE_SYSTEM_ARN)],
+        Condition=Condition(StringEquals(
+            "elasticfilesystem:AccessPointArn", [data(output) for output in access_point_outputs])),
+    )
+
+
+def build(t: Template) -> None:
+    _role(t, S.EXECUTION_ROLE, [
+        Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[
+            Sub("${%s.Arn}:*" % group) for group in (S.POSTGRES_LOG_GROUP, S.KEYCLOAK_LOG_GROUP, S.MANAGER_LOG_GROUP,
+                                                                 S.RESTORE_LOG_GROUP)]),
+        Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[
+            data(D.OUT_DB_SECRET_ARN), data(D.OUT_ADMIN_SECRET_ARN),
+            If(S.HAS_EMAIL, Ref(S.EMAIL_SECRET_ARN), NoValue)]),
+        # The pipeline's manager revisions run the image it pushed to the data stack's repository.
+        Statement(Effect=Allow, Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage,
+                                        ecr.GetDownloadUrlForLayer],
+                  Resource=[data(D.OUT_ECR_REPOSITORY_ARN)]),
+        # Resource "*": ecr:GetAuthorizationToken has no resource type; the token alone grants nothing.
+        Statement(Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
+    ])
+    # PostgreSQL mounts the manager's /storage too: OpenRemote's data exports are written by the
+    # database server (COPY ... TO) and read by the manager from the same path.
+    _role(t, S.POSTGRES_TASK_ROLE, [_mount(D.OUT_POSTGRES_ACCESS_POINT_ARN, D.OUT_MANAGER_ACCESS_POINT_ARN)])
+    _role(t, S.MANAGER_TASK_ROLE, [_mount(D.OUT_MANAGER_ACCESS_POINT_ARN)])
+    # herd-cfn restore's task: the root of the file system, only through the two access points at "/".
+    _role(t, S.RESTORE_TASK_ROLE,
+          [_mount(D.OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN, D.OUT_RESTORE_MANAGER_ACCESS_POINT_ARN)])
+
+
+def arn(role: str) -> GetAtt:
+    return GetAtt(role, "Arn")
