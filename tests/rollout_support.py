@@ -23,14 +23,18 @@ REGION = "eu-west-1"
 ADMIN, DEV, PROD = "111111111111", "222222222222", "333333333333"
 
 
-def aws_args(endpoint_url: str, project_dir: Path) -> list[str]:
-    return ["--endpoint-url", endpoint_url, "--role-name", EMULATOR_ROLE_NAME, "--poll-interval", "0.01",
-            "--poll-max", "0.1", "--timeout", "30", "--parameters-dir", str(project_dir / "parameters"),
-            "--output-dir", str(project_dir / "output")]
+# Commands that wait for AWS take the polling options; status and doctor only read.
+WAITING_COMMANDS = ("bootstrap", "rollout", "deploy", "restore")
+
+
+def aws_args(endpoint_url: str, project_dir: Path, waits: bool = True) -> list[str]:
+    polling = ["--poll-interval", "0.01", "--poll-max", "0.1", "--timeout", "30"] if waits else []
+    return ["--endpoint-url", endpoint_url, "--role-name", EMULATOR_ROLE_NAME, *polling,
+            "--parameters-dir", str(project_dir / "parameters"), "--output-dir", str(project_dir / "output")]
 
 
 def run_cli(command: str, endpoint_url: str, project_dir: Path, *extra: str) -> int:
-    return cli.main([command, *aws_args(endpoint_url, project_dir), *extra])
+    return cli.main([command, *aws_args(endpoint_url, project_dir, command in WAITING_COMMANDS), *extra])
 
 
 def stack_args(stacks: tuple[str, ...] = MOTO_STACKS) -> list[str]:

@@ -28,6 +28,7 @@ import botocore.parsers
 import botocore.session
 
 from herd_cfn.errors import DeploymentError, HerdError, InputError
+from herd_cfn.operations.waiting import Polling, Waiting, poll, wait_for
 
 _listeners: list[Callable[[str, str], None]] = []
 _listeners_lock = threading.Lock()
@@ -90,29 +91,6 @@ def partition(region: str) -> str:
     return boto3.session.Session(botocore_session=session).get_partition_for_region(region)
 
 
-@dataclass(frozen=True)
-class Polling:
-    """How often to ask AWS whether an operation finished: start fast, back off to ``maximum``.
-
-    Real StackSet operations take minutes, so the defaults poll every 5 s growing to 30 s; the
-    emulator answers at once and uses a few milliseconds.
-    """
-
-    initial: float = 5.0
-    maximum: float = 30.0
-    factor: float = 1.5
-    timeout: float = 3600.0
-
-    def intervals(self) -> Iterator[float]:
-        interval = self.initial
-        while True:
-            yield interval
-            interval = min(self.maximum, interval * self.factor)
-
-
-EMULATOR_POLLING = Polling(initial=0.01, maximum=0.2, factor=2.0, timeout=60.0)
-
-
 @dataclass
 class AwsContext:
     """Sessions per (account, region), made once and reused."""
@@ -122,7 +100,6 @@ class AwsContext:
     role_name: str | None = None
     account_profiles: dict[str, str] = field(default_factory=dict)  # account id -> profile
     polling: Polling = field(default_factory=Polling)
-    emulator: bool = False
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     _sessions: dict[tuple[str, str], boto3.session.Session] = field(default_factory=dict, repr=False)
@@ -186,22 +163,15 @@ class AwsContext:
 
     def wait(self, describe: Callable[[], str | None], done: Callable[[str], bool],
              on_poll: Callable[[str, float], None] | None = None) -> str:
-        """Call ``describe`` with backoff until ``done(status)``; the last status is returned.
+        """Poll ``describe`` with this context's backoff until ``done(status)``; TimeoutError after the timeout."""
+        return poll(self.polling, describe, done, on_poll, sleep=self.sleep, clock=self.clock)
 
-        Raises TimeoutError after ``polling.timeout`` seconds.
-        """
-        started = self.clock()
-        for interval in self.polling.intervals():
-            status = describe() or "UNKNOWN"
-            elapsed = self.clock() - started
-            if on_poll:
-                on_poll(status, elapsed)
-            if done(status):
-                return status
-            if elapsed + interval > self.polling.timeout:
-                raise TimeoutError(status)
-            self.sleep(interval)
-        raise AssertionError("unreachable")  # pragma: no cover
+    def wait_for(self, waiting: Waiting, describe: Callable[[], str | None], done: Callable[[str], bool],
+                 on_poll: Callable[[str, float], None] | None = None,
+                 on_interrupt: Callable[[str], None] | None = None) -> str:
+        """:func:`herd_cfn.operations.waiting.wait_for` with this context's polling, clock and sleep."""
+        return wait_for(self.polling, waiting, describe, done, on_poll, on_interrupt=on_interrupt,
+                        sleep=self.sleep, clock=self.clock)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from herd_cfn.errors import DeploymentError
 from herd_cfn.operations import template_source
 from herd_cfn.operations.aws import AwsContext, error_code, error_message, translate_errors
 from herd_cfn.operations.progress import Progress, Row
+from herd_cfn.operations.waiting import Waiting
 
 NO_CHANGES = ("didn't contain changes", "No updates are to be performed")
 STACK_DONE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED",
@@ -122,19 +123,10 @@ def _wait_change_set(ctx: AwsContext, cfn: Any, change_set_id: str) -> dict[str,
         latest.update(cfn.describe_change_set(ChangeSetName=change_set_id))
         return latest["Status"]
 
-    try:
-        ctx.wait(describe, lambda s: s in ("CREATE_COMPLETE", "FAILED"))
-    except TimeoutError as exc:
-        raise DeploymentError(f"change set {change_set_id} still {exc.args[0]} after {ctx.polling.timeout:.0f}s"
-                              ) from None
+    ctx.wait_for(Waiting(f"change set {change_set_id}"), describe, lambda s: s in ("CREATE_COMPLETE", "FAILED"))
     # Changes are paginated; collect every page.
-    changes = list(latest.get("Changes", []))
-    token = latest.get("NextToken")
-    while token:
-        page = cfn.describe_change_set(ChangeSetName=change_set_id, NextToken=token)
-        changes.extend(page.get("Changes", []))
-        token = page.get("NextToken")
-    latest["Changes"] = changes
+    pages = cfn.get_paginator("describe_change_set").paginate(ChangeSetName=change_set_id)
+    latest["Changes"] = [change for page in pages for change in page.get("Changes", [])]
     return latest
 
 
@@ -168,16 +160,13 @@ def _wait_stack(ctx: AwsContext, cfn: Any, target: Target, where: str, change_ty
             if change_type == "UPDATE" else
             f"aws cloudformation delete-stack --stack-name {target.stack_name} --region {target.region}")
     watch = f"aws cloudformation describe-stack-events --stack-name {target.stack_name} --region {target.region}"
-    try:
-        status = ctx.wait(describe, lambda s: s in STACK_DONE, lambda s, e: progress.update(key, s, e))
-    except KeyboardInterrupt:
+    def interrupted(message: str) -> None:
         progress.close()
-        progress.log(f"interrupted: {change_type} of {where} is still running in AWS.\n  watch: {watch}\n"
-                     f"  stop:  {stop}")
-        raise
-    except TimeoutError as exc:
-        raise DeploymentError(f"{where} still {exc.args[0]} after {ctx.polling.timeout:.0f}s; it goes on in AWS."
-                              f"\n  watch: {watch}\n  stop:  {stop}") from None
+        progress.log(message)
+
+    waiting = Waiting(f"{change_type} of {where}", f"\n  watch: {watch}\n  stop:  {stop}")
+    status = ctx.wait_for(waiting, describe, lambda s: s in STACK_DONE, lambda s, e: progress.update(key, s, e),
+                          interrupted)
     if status not in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
         raise DeploymentError(f"{where}: {status}\n" + "\n".join(_failed_events(cfn, target.stack_name)))
     progress.log(f"{where}: {status}")

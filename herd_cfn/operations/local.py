@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from herd_cfn.config.environments import Project
-from herd_cfn.operations.aws import EMULATOR_POLLING, AwsContext
+from herd_cfn.operations.aws import AwsContext
 from herd_cfn.operations.progress import Progress
+from herd_cfn.operations.waiting import EMULATOR_POLLING
 
 # moto lets any role be assumed; the name only says what the role stands for.
 EMULATOR_ROLE_NAME = "herd-emulated-access"
@@ -50,7 +51,7 @@ def emulator(project: Project, output_dir: Path, progress: Progress, bootstrap: 
                                *(env.account_id for env in project.environments.values())})
             progress.log(BANNER.format(url=server.endpoint_url, accounts=", ".join(accounts)))
             ctx = AwsContext(endpoint_url=server.endpoint_url, role_name=EMULATOR_ROLE_NAME,
-                             polling=EMULATOR_POLLING, emulator=True)
+                             polling=EMULATOR_POLLING)
             if bootstrap:
                 from herd_cfn.operations.bootstrap import bootstrap as run_bootstrap
 

@@ -31,8 +31,10 @@ from typing import Any
 from herd_cfn import names
 from herd_cfn.config.environments import Environment
 from herd_cfn.errors import DeploymentError
+from herd_cfn.operations import outputs
 from herd_cfn.operations.aws import AwsContext, translate_errors
 from herd_cfn.operations.progress import Progress
+from herd_cfn.operations.waiting import Waiting
 from herd_cfn.templates.stacks.data import MANAGER_STORAGE_PATH, POSTGRES_DATA_PATH
 from herd_cfn.templates.stacks.service.restore import AS_MANAGER_MOUNT, AS_POSTGRES_MOUNT
 
@@ -92,15 +94,8 @@ _EXPORTS = {
 
 
 def find_targets(cfn: Any, env: Environment) -> Targets:
-    exports: dict[str, str] = {}
-    token: str | None = None
     with translate_errors(f"reading the CloudFormation exports of account {env.account_id}"):
-        while True:
-            page = cfn.list_exports(**({"NextToken": token} if token else {}))
-            exports.update({e["Name"]: e["Value"] for e in page.get("Exports", [])})
-            token = page.get("NextToken")
-            if not token:
-                break
+        exports = outputs.exports(cfn)
     values = {}
     for key, (stack, output) in _EXPORTS.items():
         export = names.export_name(stack, output)
@@ -288,12 +283,10 @@ class Restore:
                 self.say(f"{what}: {status} ({elapsed:.0f}s)")
                 last["status"] = status
 
-        try:
-            with translate_errors(f"{what}; {self._services_down(targets)}"):
-                return self.ctx.wait(describe, done, on_poll)
-        except TimeoutError as exc:
-            raise DeploymentError(f"{what}: still {exc} after {self.ctx.polling.timeout:.0f}s; "
-                                  f"{self._services_down(targets)}") from None
+        down = self._services_down(targets)
+        with translate_errors(f"{what}; {down}"):
+            return self.ctx.wait_for(Waiting(what, f" {down}", goes_on_in_aws=False), describe, done, on_poll,
+                                     lambda message: self.say(f"{message} {down}"))
 
 
 def restore(ctx: AwsContext, env: Environment, recovery_point: str, progress: Progress, *, plan_only: bool,

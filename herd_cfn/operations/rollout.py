@@ -40,6 +40,7 @@ from herd_cfn.operations.aws import (
     unless_missing,
 )
 from herd_cfn.operations.progress import Progress, Row
+from herd_cfn.operations.waiting import Waiting
 from herd_cfn.templates.base import StackDefinition
 
 DONE_STATUSES = ("SUCCEEDED", "FAILED", "STOPPED")
@@ -341,20 +342,14 @@ class Rollout:
                 return self.cfn.describe_stack_set_operation(
                     StackSetName=name, OperationId=operation_id)["StackSetOperation"]["Status"]
 
-        try:
-            status = self.ctx.wait(describe, lambda s: s in DONE_STATUSES,
-                                   lambda s, elapsed: self.progress.update(key, s, elapsed))
-        except KeyboardInterrupt:
+        def interrupted(message: str) -> None:
             self.progress.close()
-            self.progress.log(
-                f"interrupted: {action} {operation_id} on StackSet {name} ({env.name} {env.account_id}) is still "
-                f"running in AWS; nothing else was started.\n  watch: {watch}\n  stop:  {stop}")
-            raise
-        except TimeoutError as exc:
-            raise DeploymentError(
-                f"{action} {operation_id} on StackSet {name} ({env.name} {env.account_id}) is still {exc.args[0]} "
-                f"after {self.ctx.polling.timeout:.0f}s; it goes on in AWS.\n  watch: {watch}\n  stop:  {stop}"
-            ) from None
+            self.progress.log(message)
+
+        waiting = Waiting(f"{action} {operation_id} on StackSet {name} ({env.name} {env.account_id})",
+                          f"\n  watch: {watch}\n  stop:  {stop}")
+        status = self.ctx.wait_for(waiting, describe, lambda s: s in DONE_STATUSES,
+                                   lambda s, elapsed: self.progress.update(key, s, elapsed), interrupted)
         if status != "SUCCEEDED":
             raise DeploymentError(self._failure(plan, operation_id, action, status))
         return operation_id

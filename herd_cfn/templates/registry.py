@@ -7,7 +7,6 @@ its names to ``herd_cfn/names.py`` and list the module below. Everything else pi
 from __future__ import annotations
 
 import difflib
-import importlib
 from functools import lru_cache
 from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
@@ -16,23 +15,16 @@ from herd_cfn.config.environments import Project, Schema
 from herd_cfn.config.environments import load_project as load_with_schema
 from herd_cfn.errors import InputError
 from herd_cfn.templates.base import StackDefinition
+from herd_cfn.templates.stacks import bootstrap, data, edge, network, pipeline, service
 
 # Order here is the tie-breaker of the dependency sort, so output and rollout order are stable.
-STACK_MODULES = (
-    "herd_cfn.templates.stacks.bootstrap",
-    "herd_cfn.templates.stacks.network",
-    "herd_cfn.templates.stacks.data",
-    "herd_cfn.templates.stacks.edge",
-    "herd_cfn.templates.stacks.service",
-    "herd_cfn.templates.stacks.pipeline",
-)
+STACK_MODULES = (bootstrap, network, data, edge, service, pipeline)
 
 
 @lru_cache(maxsize=1)
 def _load() -> tuple[StackDefinition, ...]:
     stacks: list[StackDefinition] = []
-    for module_name in STACK_MODULES:
-        module = importlib.import_module(module_name)
+    for module in STACK_MODULES:
         stacks.extend(getattr(module, "STACKS", None) or [module.STACK])
     by_name = {s.name: s for s in stacks}
     if len(by_name) != len(stacks):

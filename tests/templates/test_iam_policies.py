@@ -12,8 +12,7 @@ import pytest
 from cfn_flip import load_yaml
 
 from herd_cfn.templates import registry
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 IDENTITY_POLICY_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
 

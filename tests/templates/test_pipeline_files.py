@@ -12,8 +12,7 @@ import pytest
 
 from herd_cfn.errors import InputError
 from herd_cfn.templates.registry import load_project
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 

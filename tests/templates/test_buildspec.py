@@ -21,8 +21,7 @@ import yaml
 
 from herd_cfn import names
 from herd_cfn.templates.stacks.pipeline import appspec_text, buildspec_text
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 PHASES = ("install", "pre_build", "build", "post_build")
 COMMIT = "0123456789abcdef0123456789abcdef01234567"

@@ -1,7 +1,7 @@
 """Logical IDs are API: a renamed or dropped logical ID makes CloudFormation replace or delete a
 real resource (a VPC, a file system). The recorded list in tests/data/logical_ids.json may only grow.
 
-After adding resources, record them:  python -m tests.test_logical_ids
+After adding resources, record them:  python -m tests.templates.test_logical_ids
 Dropping one on purpose: remove it from the JSON file in the same commit and say why.
 """
 
@@ -12,8 +12,7 @@ import json
 from cfn_flip import load_yaml
 
 from herd_cfn.templates import registry
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 RECORD = ROOT / "tests" / "data" / "logical_ids.json"
 
@@ -37,7 +36,7 @@ def test_every_logical_id_is_recorded():
     recorded = json.loads(RECORD.read_text())
     unrecorded = {s: sorted(set(ids) - set(recorded.get(s, []))) for s, ids in current().items()}
     unrecorded = {k: v for k, v in unrecorded.items() if v}
-    assert not unrecorded, f"record new logical IDs with `python -m tests.test_logical_ids`: {unrecorded}"
+    assert not unrecorded, f"record new logical IDs with `python -m tests.templates.test_logical_ids`: {unrecorded}"
 
 
 def test_logical_ids_come_from_the_names_module():

@@ -9,9 +9,8 @@ from cfn_flip import load_yaml
 
 from herd_cfn import names
 from herd_cfn.templates import registry
-
-from .conftest import ROOT
-from .template_support import parameter_values
+from tests.conftest import ROOT
+from tests.template_support import parameter_values
 
 ADMIN = load_yaml(registry.get(names.STACKSET_ADMINISTRATION).template_body())
 EXECUTION = load_yaml(registry.get(names.STACKSET_EXECUTION).template_body())

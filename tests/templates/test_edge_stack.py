@@ -14,9 +14,8 @@ from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.errors import InputError
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
-
-from .conftest import ROOT
-from .template_support import imports, of_type, parameter_values, props
+from tests.conftest import ROOT
+from tests.template_support import imports, of_type, parameter_values, props
 
 E = names.Edge
 S = names.Service
@@ -54,7 +53,7 @@ def test_only_the_listener_ports_are_open_to_the_internet(template):
 
 
 def test_load_balancer_groups_have_no_egress_of_their_own(template):
-    """Their egress to the tasks is added by the service stack (tests/test_service_stack.py); without an
+    """Their egress to the tasks is added by the service stack (tests/templates/test_service_stack.py); without an
     inline rule EC2 would keep its allow-all egress."""
     for name, group in of_type(template, "AWS::EC2::SecurityGroup").items():
         (rule,) = group["Properties"]["SecurityGroupEgress"]

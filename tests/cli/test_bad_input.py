@@ -12,8 +12,7 @@ from pathlib import Path
 import pytest
 
 from herd_cfn.cli import build_templates_main, main
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 
 def _edit(file: str, change: Callable[[dict], None]) -> Callable[[Path], None]:

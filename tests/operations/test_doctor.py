@@ -232,7 +232,7 @@ def test_missing_credentials_is_one_finding(aws, project_copy, capsys, monkeypat
 def test_credentials_of_another_account_without_a_way_in(aws, project_copy, capsys):
     # No --role-name: moto's plain credentials act in its default account, not the administrator's.
     capsys.readouterr()
-    code = cli.main(["doctor", *[a for a in aws_args(aws.endpoint_url, project_copy)
+    code = cli.main(["doctor", *[a for a in aws_args(aws.endpoint_url, project_copy, waits=False)
                                  if a not in ("--role-name", "herd-emulated-access")], "--env", "dev"])
     out = capsys.readouterr().out
     assert code == 1

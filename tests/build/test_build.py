@@ -15,7 +15,7 @@ from herd_cfn.errors import InputError
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 
 def _run(tmp: Path, *args: str) -> int:
@@ -35,7 +35,7 @@ def test_two_builds_give_identical_bytes(tmp_path, capsys):
     first, second = _tree(tmp_path / "a" / "output"), _tree(tmp_path / "b" / "output")
     assert first == second
     # Committed output/ equals a fresh build; the renderings of the picture are checked by their source
-    # marker (tests/test_diagram.py), since their bytes depend on the machine's fonts.
+    # marker (tests/build/test_diagram.py), since their bytes depend on the machine's fonts.
     renderings = {"architecture.svg", "architecture.png"}
     committed = {k: v for k, v in _tree(ROOT / "output").items() if k not in renderings}
     assert {k: v for k, v in first.items() if k not in renderings} == committed

@@ -1,6 +1,6 @@
 """The service stack's template: who may talk to whom, how the three services deploy, what it takes
 from the edge stack, secrets only through ``secrets``, and the parameters-file rules. The load
-balancers themselves are tested in tests/test_edge_stack.py."""
+balancers themselves are tested in tests/templates/test_edge_stack.py."""
 
 from __future__ import annotations
 
@@ -14,8 +14,7 @@ from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.errors import InputError
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
-
-from .template_support import of_type, parameter_values, props
+from tests.template_support import of_type, parameter_values, props
 
 S = names.Service
 E = names.Edge
@@ -121,7 +120,7 @@ def test_no_iam_statement_allows_every_action(template):
         actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
         assert "*" not in actions, name
     # Which actions may take Resource "*" is checked against AWS's authorization reference in
-    # tests/test_iam_policies.py, for every stack.
+    # tests/templates/test_iam_policies.py, for every stack.
 
 
 def test_efs_mounts_are_limited_to_each_tasks_access_points(template):

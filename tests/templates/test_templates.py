@@ -12,8 +12,7 @@ from cfn_flip import load_yaml
 from herd_cfn.build import lint, render
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 STACKS = registry.all_stacks()
 IDS = [s.name for s in STACKS]

@@ -12,7 +12,7 @@ from herd_cfn.templates import registry
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.registry import load_project
 
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")

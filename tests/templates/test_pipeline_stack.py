@@ -16,8 +16,7 @@ from herd_cfn.templates.lambdas import before_allow_traffic, inline_source
 from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks.pipeline import appspec_text, buildspec_text
 from herd_cfn.templates.stacks.pipeline import hook as pipeline_hook
-
-from .conftest import ROOT
+from tests.conftest import ROOT
 
 P = names.Pipeline
 STACK = registry.get(names.PIPELINE)
@@ -154,7 +153,7 @@ def test_build_gets_the_variables_the_buildspec_requires(secret):
     required = {"REPOSITORY_URI", "TASK_FAMILY", "CONTAINER_NAME", "APPSPEC_YAML", "DOCKERFILE",
                 "DOCKER_BUILD_CONTEXT"}
     assert required <= set(variables)
-    for name in required:  # the buildspec refuses to run without each (tests/test_buildspec.py)
+    for name in required:  # the buildspec refuses to run without each (tests/templates/test_buildspec.py)
         assert name in buildspec_text()
     assert variables["APPSPEC_YAML"]["Value"] == appspec_text()
     assert variables["REPOSITORY_URI"]["Value"] == {"Fn::ImportValue": "herd-data-EcrRepositoryUri"}

@@ -21,9 +21,8 @@ from herd_cfn.emulator.server import account_session
 from herd_cfn.templates.stacks import service as service_stack
 from herd_cfn.templates.stacks.service import tasks
 from herd_cfn.templates.yaml_render import render_yaml
-
-from .template_support import imports, parameter_values
-from .test_data_stack import OUTPUT
+from tests.template_support import imports, parameter_values
+from tests.templates.test_data_stack import OUTPUT
 
 S = names.Service
 E = names.Edge
@@ -304,7 +303,7 @@ def test_service_stack_creates_on_moto_with_only_the_named_adaptations(deployed)
                        (edge[E.OUT_NLB_SECURITY_GROUP], S.MANAGER_MQTT_PORT)}
     # The alarms' imported dimensions cannot be read back: moto's CloudFormation creates no
     # AWS::CloudWatch::Alarm in the account (DescribeAlarms is empty, Ref gives None). AWS creates them;
-    # tests/test_service_stack.py pins their dimensions to the edge stack's full-name exports.
+    # tests/templates/test_service_stack.py pins their dimensions to the edge stack's full-name exports.
 
 
 def test_update_on_moto(deployed, monkeypatch):

@@ -13,8 +13,7 @@ from herd_cfn import names
 from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.templates import registry
 from herd_cfn.templates.stacks.network import subnet_cidrs
-
-from .template_support import parameter_values
+from tests.template_support import parameter_values
 
 N = names.Network
 TEMPLATE = load_yaml(registry.get(names.NETWORK).template_body())

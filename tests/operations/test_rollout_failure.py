@@ -17,9 +17,10 @@ from botocore.stub import Stubber
 
 from herd_cfn.errors import DeploymentError
 from herd_cfn.operations import aws as herd_aws
-from herd_cfn.operations.aws import AwsContext, Polling
+from herd_cfn.operations.aws import AwsContext
 from herd_cfn.operations.progress import Progress
 from herd_cfn.operations.rollout import Plan, Rollout
+from herd_cfn.operations.waiting import Polling
 from herd_cfn.templates.registry import load_project
 from tests.rollout_support import DEV, PROD, ROOT, client, instances, run_cli, stack_args
 

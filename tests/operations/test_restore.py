@@ -28,8 +28,7 @@ from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks.service.restore import AS_MANAGER_MOUNT, AS_POSTGRES_MOUNT
 from tests.rollout_support import DEV, REGION, ROOT, StubContext, stub_client
-
-from .template_support import props
+from tests.template_support import props
 
 D, S = names.Data, names.Service
 FS_ID = "fs-0123456789abcdef0"

@@ -16,10 +16,9 @@ from herd_cfn.errors import InputError
 from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks import data
 from herd_cfn.templates.stacks.data.config import COLD_STORAGE_MINIMUM_DAYS, PRODUCTION_MIN_DAILY_RETENTION_DAYS
+from tests.template_support import parameter_values
 
-from .template_support import parameter_values
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "output"
 D = names.Data
 
@@ -133,7 +132,7 @@ def test_efs_groups_egress_is_closed_except_nfs_to_efs(template):
 
 def test_access_points_enforce_each_images_owner(template):
     points = _resources(template, "AWS::EFS::AccessPoint")
-    # The two at "/" serve only herd-cfn restore's task (tests/test_restore.py).
+    # The two at "/" serve only herd-cfn restore's task (tests/operations/test_restore.py).
     assert set(points) == {D.POSTGRES_ACCESS_POINT, D.MANAGER_ACCESS_POINT, D.RESTORE_POSTGRES_ACCESS_POINT,
                            D.RESTORE_MANAGER_ACCESS_POINT}
     points = {k: v for k, v in points.items() if k in (D.POSTGRES_ACCESS_POINT, D.MANAGER_ACCESS_POINT)}

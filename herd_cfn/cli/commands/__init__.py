@@ -1,0 +1,8 @@
+"""One module per ``herd-cfn`` command: its options (``register``) and what it does (``run``); the logic
+lives in herd_cfn.operations and herd_cfn.build. ``ALL`` is the order ``herd-cfn --help`` lists them in."""
+
+from __future__ import annotations
+
+from herd_cfn.cli.commands import bootstrap, build, deploy, doctor, restore, rollout, status
+
+ALL = (build, bootstrap, rollout, deploy, status, doctor, restore)

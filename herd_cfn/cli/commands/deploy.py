@@ -1,0 +1,64 @@
+"""``herd-cfn deploy``: one stack to one account through a change set, without StackSets."""
+
+from __future__ import annotations
+
+import argparse
+
+from herd_cfn import names
+from herd_cfn.build import artifacts
+from herd_cfn.cli.options import add_aws_access, add_template_bucket, add_waiting, aws_access, with_progress
+from herd_cfn.config.environments import Project
+from herd_cfn.errors import InputError
+from herd_cfn.operations.deploy import Target, aws_cli_command, deploy
+from herd_cfn.operations.progress import Progress
+from herd_cfn.templates import registry
+from herd_cfn.templates.registry import load_project
+
+NAME = "deploy"
+HELP = "deploy one stack to one account through a change set (no StackSets)"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(NAME, help=HELP, description=HELP)
+    add_aws_access(p)
+    add_waiting(p)
+    add_template_bucket(p)
+    p.add_argument("--env", help="environment (required unless --print-aws-cli)")
+    p.add_argument("--stack", action="append", metavar="NAME", help="the stack (with --print-aws-cli: repeatable)")
+    p.add_argument("--plan", action="store_true", help="show the change set, then delete it; deploy nothing")
+    p.add_argument("--print-aws-cli", action="store_true",
+                   help="print the equivalent `aws cloudformation deploy` commands (default: every stack and env)")
+    p.set_defaults(handler=run)
+
+
+@with_progress
+def run(args: argparse.Namespace, progress: Progress) -> int:
+    project = load_project(args.parameters_dir)
+    if args.print_aws_cli:
+        return _print_aws_cli(args, project, progress)
+    if not args.env or args.env == "all":
+        raise InputError("command line", "--env", "deploy needs one environment, e.g. --env dev")
+    if not args.stack or len(args.stack) != 1:
+        raise InputError("command line", "--stack", "deploy needs exactly one --stack NAME")
+    stack = registry.get(args.stack[0])
+    if stack.scope != "stackset":
+        raise InputError("--stack", None, f"{stack.name} is deployed by `herd-cfn bootstrap`")
+    env = project.environment(args.env)
+    artifacts.ensure_fresh(project, args.output_dir)
+    built = artifacts.load(args.output_dir, stack, env.name)
+    target = Target(env.name, env.account_id, env.region, names.stack_name(stack.name), stack.tags(env.name))
+    with aws_access(args, project, progress, bootstrap=False) as ctx:
+        deploy(ctx, target, built, progress, plan_only=args.plan, template_bucket=args.template_bucket)
+    return 0
+
+
+def _print_aws_cli(args: argparse.Namespace, project: Project, progress: Progress) -> int:
+    stacks = [s for s in registry.select(args.stack) if s.scope == "stackset"]
+    artifacts.ensure_fresh(project, args.output_dir)
+    for env in project.select(args.env):
+        for stack in stacks:
+            built = artifacts.load(args.output_dir, stack, env.name)
+            target = Target(env.name, env.account_id, env.region, names.stack_name(stack.name), stack.tags(env.name))
+            progress.log(f"# {stack.name} in {env.name} (account {env.account_id})")
+            progress.log(aws_cli_command(target, built, args.template_bucket))
+    return 0

@@ -1,0 +1,49 @@
+"""``herd-cfn restore``: the database and /storage from an AWS Backup recovery point."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from herd_cfn import names
+from herd_cfn.cli.options import add_aws_access, add_waiting, aws_access, with_progress
+from herd_cfn.errors import InputError
+from herd_cfn.operations.progress import Progress
+from herd_cfn.operations.restore import restore
+from herd_cfn.templates.registry import load_project
+
+NAME = "restore"
+HELP = "restore the database and /storage from an AWS Backup recovery point"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(NAME, help=HELP, description=HELP)
+    add_aws_access(p)
+    add_waiting(p)
+    p.add_argument("--env", required=True, help="the environment to restore (e.g. dev)")
+    p.add_argument("--recovery-point", required=True, metavar="ARN",
+                   help="recovery point ARN (aws backup list-recovery-points-by-backup-vault "
+                        f"--backup-vault-name {names.Data.BACKUP_VAULT_NAME})")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
+    p.add_argument("--plan", action="store_true", help="print the steps; change nothing")
+    p.set_defaults(handler=run)
+
+
+def _ask(question: str) -> bool:
+    return input(question).strip().lower() in ("y", "yes")
+
+
+@with_progress
+def run(args: argparse.Namespace, progress: Progress) -> int:
+    # Refused before the first call: nobody could answer the question, and the restore takes the platform down.
+    if not args.yes and not args.plan and not sys.stdin.isatty():
+        raise InputError("command line", "--yes", "restore takes the platform down and asks first, but there is "
+                         "no terminal to answer on; pass --yes (or --plan to only see the steps)")
+    if args.env == "all":
+        raise InputError("command line", "--env", "restore works on one environment, e.g. --env dev")
+    project = load_project(args.parameters_dir)
+    env = project.environment(args.env)
+    with aws_access(args, project, progress, bootstrap=False) as ctx:
+        done = restore(ctx, env, args.recovery_point, progress, plan_only=args.plan,
+                       confirm=(lambda _: True) if args.yes else _ask)
+    return 0 if done else 1

@@ -1,0 +1,51 @@
+"""``herd-cfn rollout``: every StackSet and its instances, environment by environment."""
+
+from __future__ import annotations
+
+import argparse
+
+from herd_cfn.build import artifacts
+from herd_cfn.cli.options import add_aws_access, add_template_bucket, add_waiting, aws_access, prepare, with_progress
+from herd_cfn.operations.progress import Progress
+from herd_cfn.operations.rollout import Rollout, select_stacks
+
+NAME = "rollout"
+HELP = "create or update every StackSet and its stack instances, dev before prod"
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(NAME, help=HELP, description=HELP)
+    add_aws_access(p)
+    add_waiting(p)
+    add_template_bucket(p)
+    p.add_argument("--env", help="dev, prod… or all (default: all, in project order)")
+    p.add_argument("--stack", action="append", metavar="NAME", help="only this stack (repeatable)")
+    p.add_argument("--dry-run", action="store_true", help="show what would change; read-only calls only")
+    p.set_defaults(handler=run)
+
+
+@with_progress
+def run(args: argparse.Namespace, progress: Progress) -> int:
+    stacks = select_stacks(args.stack)
+    if args.local and not args.stack:
+        from herd_cfn.operations.local import EMULATOR_STACKS
+
+        skipped = [s.name for s in stacks if s.name not in EMULATOR_STACKS]
+        stacks = [s for s in stacks if s.name in EMULATOR_STACKS]
+        if skipped:
+            progress.log(f"emulator: rolling out {', '.join(s.name for s in stacks)}; moto cannot create "
+                         f"{', '.join(skipped)} (pass --stack NAME to try one anyway)")
+    project, environments = prepare(args)
+    for env in environments:  # every file read before the first call
+        for stack in stacks:
+            artifacts.load(args.output_dir, stack, env.name)
+    with aws_access(args, project, progress) as ctx:
+        result = Rollout(ctx, project, args.output_dir, progress, args.template_bucket).run(
+            environments, stacks, dry_run=args.dry_run)
+    changed = len(result.changed)
+    if args.dry_run:
+        progress.log(f"dry run: {changed} of {len(result.plans)} stack instance(s) would change; nothing was changed")
+    else:
+        progress.log(f"rollout complete: {len(result.operations)} operation(s), {len(result.plans) - changed} "
+                     f"stack instance(s) unchanged")
+    return 0

@@ -1,0 +1,118 @@
+"""What the commands share: the parser that turns usage errors into one ``error:`` line, the options
+each kind of command takes, and opening AWS access (real accounts, an endpoint, or the emulator)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from herd_cfn.build import artifacts
+from herd_cfn.config.environments import Environment, Project
+from herd_cfn.errors import InputError
+from herd_cfn.operations.aws import AwsContext, translate_errors
+from herd_cfn.operations.progress import Progress, for_stream
+from herd_cfn.operations.waiting import Polling
+from herd_cfn.templates.registry import load_project
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is a HerdError so it reads like every other bad input."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise InputError("command line", None, f"{message} (see {self.prog} --help)")
+
+
+def add_paths(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--parameters-dir", default="parameters", type=Path,
+                        help="directory with project.json and one <env>.json per environment (default: parameters)")
+    parser.add_argument("--output-dir", default="output", type=Path,
+                        help="where the generated templates and parameter files live (default: output)")
+
+
+def add_aws_access(parser: argparse.ArgumentParser) -> None:
+    add_paths(parser)
+    g = parser.add_argument_group("AWS access")
+    g.add_argument("--local", action="store_true",
+                   help="run against the emulator (moto on 127.0.0.1) with the project's accounts simulated")
+    g.add_argument("--endpoint-url", help="send every AWS call to this URL (e.g. a moto server)")
+    g.add_argument("--profile", help="base AWS profile (default: the standard credential chain)")
+    g.add_argument("--account-profile", action="append", default=[], metavar="ACCOUNT_OR_ENV=PROFILE",
+                   help="profile for one account (account id, environment name or 'administrator'); repeatable")
+    g.add_argument("--role-name", help="assume this role in each account from the base credentials "
+                                       "(e.g. OrganizationAccountAccessRole)")
+
+
+def add_waiting(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("waiting for AWS")
+    g.add_argument("--poll-interval", type=float, default=5.0, help="first poll interval in seconds (default 5)")
+    g.add_argument("--poll-max", type=float, default=30.0, help="longest poll interval in seconds (default 30)")
+    g.add_argument("--timeout", type=float, default=3600.0, help="give up waiting after this many seconds")
+
+
+def add_template_bucket(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--template-bucket", help="S3 bucket for templates over 51,200 bytes")
+
+
+def _account_profiles(args: argparse.Namespace, project: Project) -> dict[str, str]:
+    result = {}
+    for item in args.account_profile:
+        key, sep, profile = item.partition("=")
+        if not sep or not profile:
+            raise InputError("--account-profile", item, "expected ACCOUNT_OR_ENV=PROFILE")
+        if key == "administrator":
+            key = project.settings.administrator_account_id
+        elif not key.isdigit():
+            key = project.environment(key).account_id
+        result[key] = profile
+    return result
+
+
+def _polling(args: argparse.Namespace) -> Polling:
+    if not hasattr(args, "poll_interval"):
+        return Polling()
+    return Polling(initial=args.poll_interval, maximum=max(args.poll_max, args.poll_interval), timeout=args.timeout)
+
+
+@contextmanager
+def aws_access(args: argparse.Namespace, project: Project, progress: Progress, bootstrap: bool = True,
+               check_credentials: bool = True) -> Iterator[AwsContext]:
+    """The AWS access of every command. ``check_credentials=False`` skips the first GetCallerIdentity for
+    callers that report missing credentials themselves (``doctor``)."""
+    if args.local:
+        if args.endpoint_url:
+            raise InputError("command line", "--local", "--local starts its own endpoint; drop --endpoint-url")
+        from herd_cfn.operations.local import emulator
+
+        with emulator(project, args.output_dir, progress, bootstrap=bootstrap) as ctx:
+            yield ctx
+        return
+    ctx = AwsContext(endpoint_url=args.endpoint_url, profile=args.profile, role_name=args.role_name,
+                     account_profiles=_account_profiles(args, project), polling=_polling(args))
+    if not check_credentials:
+        yield ctx
+        return
+    with translate_errors("checking credentials"):
+        # One cheap read first: missing credentials or an unreachable endpoint end here, before any change.
+        ctx.client(ctx.base_session(project.settings.administrator_region), "sts").get_caller_identity()
+    yield ctx
+
+
+def prepare(args: argparse.Namespace) -> tuple[Project, list[Environment]]:
+    """parameters/ validated, the environments selected by --env, and output/ checked to be current."""
+    project = load_project(args.parameters_dir)
+    environments = project.select(args.env)
+    artifacts.ensure_fresh(project, args.output_dir)
+    return project, environments
+
+
+def with_progress(run: Callable[[argparse.Namespace, Progress], int]) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        progress = for_stream(sys.stdout)
+        try:
+            return run(args, progress)
+        finally:
+            progress.close()
+    return handler
