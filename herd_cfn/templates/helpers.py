@@ -3,7 +3,7 @@ with their reasons, and the security-group rules stacks share."""
 
 from __future__ import annotations
 
-from troposphere import Export, ImportValue, Join, Output, Split, Tag, Tags, Template, ec2
+from troposphere import Equals, Export, ImportValue, Join, Not, Output, Ref, Split, Tag, Tags, Template, ec2
 
 from herd_cfn import names
 
@@ -48,6 +48,11 @@ def public_subnets() -> Split:
 def secret_value(output: str, key: str) -> Join:
     """ECS ``valueFrom`` of one JSON key of a data-stack secret ({"username": ..., "password": ...})."""
     return Join("", [data(output), f":{key}::"])
+
+
+def given(parameter: str) -> Not:
+    """Condition: an optional parameter (empty = off) was given."""
+    return Not(Equals(Ref(parameter), ""))
 
 
 def output(t: Template, stack: str, name: str, value: object, description: str | None = None,

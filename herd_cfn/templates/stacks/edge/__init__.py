@@ -14,10 +14,8 @@ from __future__ import annotations
 from functools import partial
 
 from troposphere import (
-    Equals,
     GetAtt,
     If,
-    Not,
     Or,
     Ref,
     Sub,
@@ -26,7 +24,7 @@ from troposphere import (
 
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
-from herd_cfn.templates.helpers import output
+from herd_cfn.templates.helpers import given, output
 from herd_cfn.templates.stacks.edge import load_balancers, security
 from herd_cfn.templates.stacks.edge.config import INPUTS, EdgeConfig, validate_project
 
@@ -34,9 +32,6 @@ E = names.Edge
 
 
 def _conditions(t: Template) -> None:
-    def given(parameter: str) -> Not:
-        return Not(Equals(Ref(parameter), ""))
-
     t.add_condition(E.HAS_HOSTED_ZONE, given(E.HOSTED_ZONE_ID))
     t.add_condition(E.HAS_ACCESS_LOGS, given(E.ACCESS_LOG_BUCKET))
     t.add_rule("CertificateSource", {"Assertions": [{

@@ -19,7 +19,6 @@ from troposphere import (
     Equals,
     GetAtt,
     If,
-    Not,
     NoValue,
     Ref,
     Sub,
@@ -38,7 +37,7 @@ from troposphere import (
 from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS
 from herd_cfn.templates.base import Input, StackDefinition, optional_input
-from herd_cfn.templates.helpers import output, skip
+from herd_cfn.templates.helpers import given, output, skip
 from herd_cfn.templates.stacks.pipeline import hook as pipeline_hook
 from herd_cfn.templates.stacks.pipeline.config import (
     COMPUTE_TYPES,
@@ -123,8 +122,8 @@ def connection_arn() -> If:
 def build(t: Template) -> None:
     t.add_condition(P.CREATE_CONNECTION, Equals(Ref(P.CONNECTION_ARN), ""))
     t.add_condition(P.APPROVAL, Equals(Ref(P.REQUIRE_APPROVAL), "true"))
-    t.add_condition(P.USE_DOCKER_HUB_SECRET, Not(Equals(Ref(P.DOCKER_HUB_SECRET_ARN), "")))
-    t.add_condition(P.HAS_NOTIFICATION_EMAIL, Not(Equals(Ref(P.NOTIFICATION_EMAIL), "")))
+    t.add_condition(P.USE_DOCKER_HUB_SECRET, given(P.DOCKER_HUB_SECRET_ARN))
+    t.add_condition(P.HAS_NOTIFICATION_EMAIL, given(P.NOTIFICATION_EMAIL))
 
     _artifact_bucket(t)
     t.add_resource(codeconnections.Connection(

@@ -13,16 +13,14 @@ from __future__ import annotations
 from functools import partial
 
 from troposphere import (
-    Equals,
     GetAtt,
-    Not,
     Ref,
     Template,
 )
 
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
-from herd_cfn.templates.helpers import output
+from herd_cfn.templates.helpers import given, output
 from herd_cfn.templates.stacks.service import alarms, reconcile, restore, roles, security, tasks
 from herd_cfn.templates.stacks.service.config import INPUTS, ServiceConfig
 
@@ -30,9 +28,6 @@ S = names.Service
 
 
 def _conditions(t: Template) -> None:
-    def given(parameter: str) -> Not:
-        return Not(Equals(Ref(parameter), ""))
-
     t.add_condition(S.HAS_EMAIL, given(S.EMAIL_SECRET_ARN))
     t.add_condition(S.HAS_ALARM_EMAIL, given(S.ALARM_EMAIL))
 
