@@ -153,54 +153,16 @@ def build_graph(project: Project) -> Graph:
     }
     refs = _Templates(templates)
     graph = Graph()
-
-    def add(node_id: str, label: str, group: str) -> None:
-        graph.nodes[node_id] = Node(node_id, label, group)
-
-    add(INTERNET, "Users (browsers, apps)", "")
-    add(OPERATORS, "Operators\n(admin CIDR)", "")
-    add(DEVICES, "IoT devices (MQTT)", "")
-    add(GITHUB, "GitHub repository\n(custom OpenRemote project)", "")
-    add(STACKSETS, "CloudFormation StackSets\n" + ", ".join(names.stackset_name(s.name) for s in stacks),
-        names.STACKSET_ADMINISTRATION)
-
-    def count(stack: str, resource_type: str) -> str:
-        return _per_env({env: str(len(ev[stack].of_type(resource_type))) for env, ev in evaluated.items()})
-
+    graph.nodes.update({node.id: node for node in (
+        Node(INTERNET, "Users (browsers, apps)", ""),
+        Node(OPERATORS, "Operators\n(admin CIDR)", ""),
+        Node(DEVICES, "IoT devices (MQTT)", ""),
+        Node(GITHUB, "GitHub repository\n(custom OpenRemote project)", ""),
+        Node(STACKSETS, "CloudFormation StackSets\n" + ", ".join(names.stackset_name(s.name) for s in stacks),
+             names.STACKSET_ADMINISTRATION),
+    )})
     for stack in templates:
-        secrets = []
-        for name, resource in refs.resources(stack).items():
-            kind = KEY_TYPES.get(resource["Type"])
-            props = resource.get("Properties", {})
-            if resource["Type"] == SECRETS:
-                secrets.append(props.get("Name", name))
-            if not kind:
-                continue
-            detail = ""
-            if resource["Type"] == "AWS::EC2::VPC":
-                cidrs = {env: ev[stack].values.get(names.Network.VPC_CIDR, "") for env, ev in evaluated.items()}
-                detail = (f"{_per_env(cidrs)}\nsubnets: {count(stack, 'AWS::EC2::Subnet')}, "
-                          f"NAT gateways: {count(stack, 'AWS::EC2::NatGateway')}")
-            elif resource["Type"] == "AWS::ECS::Service":
-                detail = str(props.get("ServiceName", ""))
-                controller = props.get("DeploymentController", {}).get("Type", "ECS")
-                if controller == "CODE_DEPLOY":
-                    detail += " (deployed by CodeDeploy)"
-            elif resource["Type"] == "AWS::ElasticLoadBalancingV2::LoadBalancer":
-                kind = {"network": "Network Load Balancer"}.get(props.get("Type"), "Application Load Balancer")
-            elif resource["Type"] == "AWS::Lambda::Function":
-                detail = str(props.get("FunctionName", ""))
-            elif resource["Type"] == "AWS::EFS::FileSystem":
-                points = [p.get("RootDirectory", {}).get("Path", "")
-                          for _, _, p in refs.of_type("AWS::EFS::AccessPoint")]
-                detail = "access points " + ", ".join(sorted(points)) if points else ""
-            elif resource["Type"] == "AWS::ECR::Repository":
-                detail = str(props.get("RepositoryName", ""))
-            label = f"{kind}\n{detail}" if detail else kind
-            add(_node_id(stack, name), f"{label}\n[{name}]", stack)
-        if secrets:
-            add(_node_id(stack, "Secrets"), "Secrets Manager\n" + "\n".join(sorted(map(str, secrets))), stack)
-
+        _resource_nodes(graph, refs, evaluated, stack)
     _traffic_edges(graph, refs)
     _security_group_edges(graph, refs)
     _pipeline_edges(graph, refs, evaluated)
@@ -208,6 +170,49 @@ def build_graph(project: Project) -> Graph:
     graph.add_edge(STACKSETS, next((n for n in sorted(graph.nodes) if n.endswith(".Vpc")), ""),
                    "one stack instance per account,\n" + " then ".join(project.environments), "ops")
     return graph
+
+
+def _resource_nodes(graph: Graph, refs: _Templates, evaluated: dict, stack: str) -> None:
+    """A node per key resource of ``stack`` (KEY_TYPES), and one for all its secrets."""
+    secrets = []
+    for name, resource in refs.resources(stack).items():
+        props = resource.get("Properties", {})
+        if resource["Type"] == SECRETS:
+            secrets.append(props.get("Name", name))
+        kind = KEY_TYPES.get(resource["Type"])
+        if not kind:
+            continue
+        kind, detail = _describe(refs, evaluated, stack, resource["Type"], props, kind)
+        label = f"{kind}\n{detail}" if detail else kind
+        graph.nodes[_node_id(stack, name)] = Node(_node_id(stack, name), f"{label}\n[{name}]", stack)
+    if secrets:
+        node_id = _node_id(stack, "Secrets")
+        graph.nodes[node_id] = Node(node_id, "Secrets Manager\n" + "\n".join(sorted(map(str, secrets))), stack)
+
+
+def _describe(refs: _Templates, evaluated: dict, stack: str, kind_of: str, props: dict, kind: str
+              ) -> tuple[str, str]:
+    """The label (kind, detail) of one key resource, with per-environment values where they differ."""
+    def count(resource_type: str) -> str:
+        return _per_env({env: str(len(ev[stack].of_type(resource_type))) for env, ev in evaluated.items()})
+
+    if kind_of == "AWS::EC2::VPC":
+        cidrs = {env: ev[stack].values.get(names.Network.VPC_CIDR, "") for env, ev in evaluated.items()}
+        return kind, (f"{_per_env(cidrs)}\nsubnets: {count('AWS::EC2::Subnet')}, "
+                      f"NAT gateways: {count('AWS::EC2::NatGateway')}")
+    if kind_of == "AWS::ECS::Service":
+        code_deploy = props.get("DeploymentController", {}).get("Type", "ECS") == "CODE_DEPLOY"
+        return kind, str(props.get("ServiceName", "")) + (" (deployed by CodeDeploy)" if code_deploy else "")
+    if kind_of == "AWS::ElasticLoadBalancingV2::LoadBalancer":
+        return {"network": "Network Load Balancer"}.get(props.get("Type"), "Application Load Balancer"), ""
+    if kind_of == "AWS::Lambda::Function":
+        return kind, str(props.get("FunctionName", ""))
+    if kind_of == "AWS::EFS::FileSystem":
+        points = [p.get("RootDirectory", {}).get("Path", "") for _, _, p in refs.of_type("AWS::EFS::AccessPoint")]
+        return kind, "access points " + ", ".join(sorted(points)) if points else ""
+    if kind_of == "AWS::ECR::Repository":
+        return kind, str(props.get("RepositoryName", ""))
+    return kind, ""
 
 
 def _open_to_the_world(refs: _Templates, lb: tuple[str, str], port: Any) -> bool:

@@ -162,13 +162,7 @@ def validate(model: type[BaseModel], data: Any, path: Path) -> Any:
         raise InputError(str(path), key, rule) from None
 
 
-def load_project(directory: str | Path, schema: Schema) -> Project:
-    """Load and validate the project file and every environment file it lists."""
-    directory = Path(directory)
-    if not directory.is_dir():
-        raise InputError(str(directory), None, "parameters directory not found")
-    project_path = directory / PROJECT_FILE
-    settings: ProjectSettings = validate(ProjectSettings, _read_json(project_path), project_path)
+def _check_environment_names(settings: ProjectSettings, project_path: Path) -> None:
     if not settings.environments:
         raise InputError(str(project_path), "environments", "list at least one environment")
     seen: set[str] = set()
@@ -181,12 +175,25 @@ def load_project(directory: str | Path, schema: Schema) -> Project:
                              f"{name!r} must be lower-case letters, digits and '-', starting with a letter")
         if name == PROJECT_FILE.removesuffix(".json"):
             raise InputError(str(project_path), "environments", f"{name!r} is reserved for the project file")
-    unlisted = sorted(
-        p.name for p in directory.glob("*.json") if p.name != PROJECT_FILE and p.stem not in seen
-    )
+
+
+def _check_no_unlisted_files(directory: Path, settings: ProjectSettings, project_path: Path) -> None:
+    listed = set(settings.environments)
+    unlisted = sorted(p.name for p in directory.glob("*.json") if p.name != PROJECT_FILE and p.stem not in listed)
     if unlisted:
         raise InputError(str(directory / unlisted[0]), None,
                          f"environment file not listed in {project_path}'s environments; add it there or remove it")
+
+
+def load_project(directory: str | Path, schema: Schema) -> Project:
+    """Load and validate the project file and every environment file it lists."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise InputError(str(directory), None, "parameters directory not found")
+    project_path = directory / PROJECT_FILE
+    settings: ProjectSettings = validate(ProjectSettings, _read_json(project_path), project_path)
+    _check_environment_names(settings, project_path)
+    _check_no_unlisted_files(directory, settings, project_path)
 
     model = schema.environment_model()
     environments: dict[str, Environment] = {}
