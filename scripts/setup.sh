@@ -26,10 +26,10 @@ stamp_of() { cat "$@" | sha256sum | cut -c1-16; }
 
 main_stamp="$(stamp_of pyproject.toml constraints.txt)"
 if [[ ! -x .venv/bin/python || "$(cat .venv/.herd-stamp 2>/dev/null)" != "$main_stamp" ]]; then
-    echo "setting up .venv (herd-cfn with its dev tools)"
+    echo "setting up .venv (herd-cfn with the emulator and its dev tools)"
     "$PYTHON" -m venv .venv
     .venv/bin/python -m pip install --quiet --upgrade "pip==26.3"
-    .venv/bin/python -m pip install --quiet --constraint constraints.txt --editable ".[dev]"
+    .venv/bin/python -m pip install --quiet --constraint constraints.txt --editable ".[local,dev]"
     echo "$main_stamp" > .venv/.herd-stamp
 fi
 
