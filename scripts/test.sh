@@ -29,4 +29,4 @@ if [[ -f docker/Dockerfile ]]; then
 fi
 
 step "pytest"
-.venv/bin/python -m pytest -q -p no:cacheprovider
+.venv/bin/python -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
