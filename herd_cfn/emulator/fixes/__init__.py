@@ -24,6 +24,8 @@ FIXES = (
     "resources_before_exports",
     "secretsmanager_secret",
     "backup_resources",
+    "acm_certificate",
+    "elbv2_load_balancers",
 )
 
 _installed = False
