@@ -26,6 +26,10 @@ FIXES = (
     "backup_resources",
     "acm_certificate",
     "elbv2_load_balancers",
+    "servicediscovery_resources",
+    "ec2_security_group_egress",
+    "cloudwatch_alarm",
+    "ecs_service_and_task_definition",
 )
 
 _installed = False
