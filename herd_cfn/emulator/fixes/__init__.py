@@ -30,6 +30,9 @@ FIXES = (
     "ec2_security_group_egress",
     "cloudwatch_alarm",
     "ecs_service_and_task_definition",
+    "developer_tools",
+    "recorded_only",
+    "resource_policies",
 )
 
 _installed = False
