@@ -22,6 +22,7 @@ FIXES = (
     "efs_attributes",
     "stackset_instance_names",
     "resources_before_exports",
+    "equals_compares_strings",
     "secretsmanager_secret",
     "backup_resources",
     "acm_certificate",

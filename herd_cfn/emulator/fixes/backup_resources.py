@@ -5,7 +5,8 @@ so ``backup.list_backup_plans`` was empty and ``herd-cfn restore`` found no vaul
 AWS: the CloudFormation resource reference of AWS::Backup::BackupVault (Ref: the vault name; GetAtt
 ``BackupVaultName``, ``BackupVaultArn``), AWS::Backup::BackupPlan (Ref: the plan id; GetAtt
 ``BackupPlanId``, ``BackupPlanArn``, ``VersionId``; the plan updates in place with a new VersionId, as
-UpdateBackupPlan does; ``BackupPlanRule`` is the API's ``Rules``) and AWS::Backup::BackupSelection
+UpdateBackupPlan does; ``BackupPlanRule`` is the API's ``Rules``, a rule's ``TargetBackupVault`` its
+``TargetBackupVaultName``) and AWS::Backup::BackupSelection
 (Ref: the selection id; GetAtt ``SelectionId``, ``Id``, ``BackupPlanId``; every change replaces it).
 moto's AWS Backup has no selections and no vault access policies: a selection is recorded only, the
 vault keeps its AccessPolicy on moto's model (``access_policy``) where no API reads it.
@@ -58,7 +59,12 @@ class BackupVault(Resource):
 def _plan_document(properties: dict[str, Any]) -> dict[str, Any]:
     """CloudFormation's BackupPlan property as the API's BackupPlan (BackupPlanRule -> Rules)."""
     plan = dict(properties["BackupPlan"])
-    plan["Rules"] = [dict(rule) for rule in plan.pop("BackupPlanRule", [])]
+    plan["Rules"] = []
+    for rule in plan.pop("BackupPlanRule", []):
+        if rule:  # AWS::NoValue leaves None in the list
+            rule = dict(rule)
+            rule["TargetBackupVaultName"] = rule.pop("TargetBackupVault")  # the API's name
+            plan["Rules"].append(rule)
     return plan
 
 
