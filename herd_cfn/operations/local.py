@@ -62,3 +62,9 @@ def emulator(project: Project, output_dir: Path, progress: Progress, bootstrap: 
             if skipped:
                 progress.log(f"emulator: moto's CloudFormation created no {', '.join(sorted(skipped))} (it skips "
                              "these types without an error; AWS creates them)")
+            from herd_cfn.emulator.fixes._model import RECORDED
+
+            recorded = sorted(t for t, resources in RECORDED.items() if resources)
+            if recorded:
+                progress.log(f"emulator: {', '.join(recorded)} only recorded (moto has no service to read them "
+                             "back from; their ids and attributes are the documented ones)")
