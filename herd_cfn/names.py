@@ -15,6 +15,7 @@ DATA = "data"
 EDGE = "edge"
 SERVICE = "service"
 PIPELINE = "pipeline"
+DASHBOARD = "dashboard"
 STACKSET_ADMINISTRATION = "stackset-administration"
 STACKSET_EXECUTION = "stackset-execution"
 
@@ -243,6 +244,8 @@ class Edge:
     OUT_LOAD_BALANCER_FULL_NAME = "LoadBalancerFullName"
     OUT_BLUE_TARGET_GROUP_FULL_NAME = "ManagerBlueTargetGroupFullName"
     OUT_GREEN_TARGET_GROUP_FULL_NAME = "ManagerGreenTargetGroupFullName"
+    OUT_KEYCLOAK_TARGET_GROUP_FULL_NAME = "KeycloakTargetGroupFullName"  # dashboard dimension
+    OUT_NLB_FULL_NAME = "MqttLoadBalancerFullName"  # dashboard dimension
     OUT_HTTPS_LISTENER_ARN = "HttpsListenerArn"  # CodeDeploy's production listener
     OUT_TEST_LISTENER_ARN = "TestListenerArn"
     OUT_TEST_LISTENER_PORT = "TestListenerPort"
@@ -435,3 +438,11 @@ class Pipeline:
     OUT_ARTIFACT_BUCKET = "ArtifactBucketName"
     OUT_NOTIFICATION_TOPIC_ARN = "NotificationTopicArn"
     OUT_BUILD_PROJECT_NAME = "BuildProjectName"
+
+
+class Dashboard:
+    """Names of the dashboard stack: one CloudWatch dashboard per environment (account)."""
+
+    DASHBOARD = "Dashboard"
+    DASHBOARD_NAME = f"{PROJECT}-platform"
+    OUT_DASHBOARD_NAME = "DashboardName"

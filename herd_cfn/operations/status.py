@@ -118,3 +118,19 @@ def report(ctx: AwsContext, project: Project, environments: list[Environment], p
             progress.log(f"  {where}: no connection ARN in the pipeline stack's outputs")
             continue
         progress.log(f"  {where}: {arn}: {connection_status(ctx, arn, row.account, row.region)}")
+    _dashboards(rows, progress)
+
+
+DASHBOARD_CONSOLE = ("https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+                     "#dashboards/dashboard/{name}")
+
+
+def _dashboards(rows: list[InstanceStatus], progress: Progress) -> None:
+    progress.log("Dashboards:")
+    for row in (r for r in rows if r.stack == names.DASHBOARD):
+        where = f"{row.environment:<8} {row.account}"
+        if row.status == "NOT DEPLOYED":
+            progress.log(f"  {where}: dashboard stack not deployed yet")
+        else:
+            url = DASHBOARD_CONSOLE.format(region=row.region, name=names.Dashboard.DASHBOARD_NAME)
+            progress.log(f"  {where}: {url}")

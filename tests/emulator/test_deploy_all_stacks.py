@@ -20,7 +20,7 @@ from tests.conftest import ROOT
 from tests.template_support import parameter_values
 
 OUTPUT = ROOT / "output"
-STACKS = (names.NETWORK, names.DATA, names.EDGE, names.SERVICE, names.PIPELINE)
+STACKS = (names.NETWORK, names.DATA, names.EDGE, names.SERVICE, names.PIPELINE, names.DASHBOARD)
 ENVIRONMENTS = ("dev", "prod")
 S, E, D, P = names.Service, names.Edge, names.Data, names.Pipeline
 
@@ -274,3 +274,16 @@ def test_manager_size_change_registers_a_revision_and_leaves_the_service(deploye
     (service,) = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"]
     assert service["taskDefinition"].endswith(f"/{S.MANAGER_TASK_FAMILY}:1"), "the pipeline deploys revisions"
     assert service["deploymentController"] == {"type": "CODE_DEPLOY"}
+
+
+def test_dashboard_shows_this_environments_resources(env):
+    name = env.outputs(names.DASHBOARD)[names.Dashboard.OUT_DASHBOARD_NAME]
+    body = json.loads(env.client("cloudwatch").get_dashboard(DashboardName=name)["DashboardBody"])
+    dimensions = {str(value) for widget in body["widgets"] for metric in widget["properties"]["metrics"]
+                  for value in metric if isinstance(value, str)}
+    edge = env.outputs(names.EDGE)
+    # The imports were resolved: the ALB's and the blue target group's full names, the file system id.
+    assert {edge[E.OUT_LOAD_BALANCER_FULL_NAME], edge[E.OUT_BLUE_TARGET_GROUP_FULL_NAME],
+            env.outputs(names.DATA)[D.OUT_FILE_SYSTEM_ID]} <= dimensions
+    assert not [d for d in dimensions if "${" in d]
+    assert {w["properties"]["region"] for w in body["widgets"]} == {env.env.region}

@@ -16,6 +16,7 @@ def test_status_before_anything_is_deployed(aws, project_copy, capsys):
     out = capsys.readouterr().out
     assert f"dev      {DEV} eu-west-1    network      NOT DEPLOYED" in out
     assert "GitHub connections:" in out
+    assert f"dev      {DEV}: dashboard stack not deployed yet" in out
 
 
 def test_status_after_rollout(aws, project_copy, capsys):

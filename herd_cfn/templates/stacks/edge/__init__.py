@@ -65,6 +65,8 @@ def _outputs(t: Template) -> None:
     out(E.OUT_BLUE_TARGET_GROUP_FULL_NAME, GetAtt(E.BLUE_TARGET_GROUP, "TargetGroupFullName"))
     out(E.OUT_GREEN_TARGET_GROUP_FULL_NAME, GetAtt(E.GREEN_TARGET_GROUP, "TargetGroupFullName"))
     out(E.OUT_KEYCLOAK_TARGET_GROUP_ARN, Ref(E.KEYCLOAK_TARGET_GROUP))
+    out(E.OUT_KEYCLOAK_TARGET_GROUP_FULL_NAME, GetAtt(E.KEYCLOAK_TARGET_GROUP, "TargetGroupFullName"))
+    out(E.OUT_NLB_FULL_NAME, GetAtt(E.NLB, "LoadBalancerFullName"))
     out(E.OUT_MQTT_TARGET_GROUP_ARN, Ref(E.MQTT_TARGET_GROUP), "Targets kept by the reconcile function")
 
 
