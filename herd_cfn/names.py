@@ -274,6 +274,7 @@ class Service:
     KEYCLOAK_HTTP_PORT = 8080
     POSTGRES_PORT = 5432
     NAMESPACE = f"{PROJECT}.internal"  # Cloud Map private DNS: postgresql.herd.internal, keycloak.herd.internal
+    EXEC_LOG_GROUP_NAME = f"/{PROJECT}/exec"  # ECS Exec sessions: who typed what in which task
 
     @staticmethod
     def log_group(container: str) -> str:
@@ -300,9 +301,11 @@ class Service:
     LOG_RETENTION = "LogRetentionDays"
     EMAIL_SECRET_ARN = "SmtpSettingsArn"  # an ARN of a Secrets Manager secret, not a secret value
     ALARM_EMAIL = "AlarmEmail"
+    EXEC = "ExecuteCommand"  # "true"/"false": ECS Exec into the tasks (herd-cfn shell, herd-cfn psql)
     # Conditions
     HAS_EMAIL = "HasEmailSecret"
     HAS_ALARM_EMAIL = "HasAlarmEmail"
+    HAS_EXEC = "ExecuteCommandEnabled"
     # Resources
     CLUSTER = "Cluster"
     NAMESPACE_RESOURCE = "ServiceDiscoveryNamespace"
@@ -351,6 +354,10 @@ class Service:
     RESTORE_LOG_GROUP = "RestoreLogGroup"
     RESTORE_TASK_ROLE = "RestoreTaskRole"
     RESTORE_TASK = "RestoreTaskDefinition"
+    KEYCLOAK_TASK_ROLE = "KeycloakTaskRole"  # ECS Exec needs a task role; Keycloak itself calls no AWS API
+    EXEC_KEY = "ExecSessionKey"
+    EXEC_LOG_GROUP = "ExecSessionLogGroup"
+    EXEC_POLICY = "ExecSessionPolicy"
 
     # Outputs / exports (agreed with the pipeline stack; export_name(SERVICE, ...))
     OUT_CLUSTER_NAME = "ClusterName"
@@ -363,6 +370,7 @@ class Service:
     OUT_MANAGER_EXECUTION_ROLE_ARN = "ManagerExecutionRoleArn"
     OUT_MANAGER_SECURITY_GROUP = "ManagerSecurityGroupId"
     OUT_RESTORE_SECURITY_GROUP = "RestoreSecurityGroupId"  # herd-cfn restore runs its task in it
+    OUT_EXEC = "ExecuteCommand"  # "true"/"false": herd-cfn shell refuses early when exec is off
 
 
 class Pipeline:

@@ -1,0 +1,119 @@
+"""ECS Exec in the service stack: the switch per environment, the permissions ECS documents for the task
+roles, the encrypted session log group, and the manager service left alone by the switch (CODE_DEPLOY)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from herd_cfn import names
+from herd_cfn.build.evaluate import Evaluated
+from herd_cfn.templates import registry
+from herd_cfn.templates.registry import load_project
+from tests.conftest import ROOT
+from tests.template_support import of_type, parameter_values, props
+
+S = names.Service
+SERVICES = (S.POSTGRES_SERVICE, S.KEYCLOAK_SERVICE, S.MANAGER_SERVICE)
+ROLES = {S.POSTGRES_TASK_ROLE, S.KEYCLOAK_TASK_ROLE, S.MANAGER_TASK_ROLE}
+
+
+@pytest.fixture(scope="module")
+def template() -> dict:
+    return registry.get(names.SERVICE).template_dict()
+
+
+def _evaluated(template: dict, env: str, **overrides: str) -> dict:
+    return Evaluated(template, parameter_values(names.SERVICE, env, **overrides)).resources()
+
+
+def _mentions(node: object, *names_: str) -> bool:
+    text = json.dumps(node)
+    return any(f'"{name}"' in text for name in names_)
+
+
+def test_exec_is_on_in_dev_and_prod_and_follows_the_parameters_file(template):
+    for env in ("dev", "prod"):
+        assert parameter_values(names.SERVICE, env)[S.EXEC] == "true"
+    project = load_project(ROOT / "parameters")
+    off = project.environment("prod").model_copy(update={"service": project.environment("prod").service.model_copy(
+        update={"execute_command": False})})
+    assert registry.get(names.SERVICE).parameter_values(off)[S.EXEC] == "false"
+    assert template["Parameters"][S.EXEC]["AllowedValues"] == ["true", "false"]
+
+
+def test_every_service_task_has_a_task_role_for_the_agent(template):
+    for service in SERVICES:
+        task = props(template, service)["TaskDefinition"]
+        task_id = task["Ref"] if isinstance(task, dict) else S.MANAGER_TASK
+        role = props(template, task_id)["TaskRoleArn"]["Fn::GetAtt"][0]
+        assert role in ROLES, service
+
+
+def test_the_switch_reaches_the_ecs_services_and_the_policy(template):
+    on = _evaluated(template, "prod")
+    off = _evaluated(template, "prod", **{S.EXEC: "false"})
+    for service in (S.POSTGRES_SERVICE, S.KEYCLOAK_SERVICE):
+        assert on[service]["Properties"]["EnableExecuteCommand"] is True
+        assert off[service]["Properties"]["EnableExecuteCommand"] is False
+    assert S.EXEC_POLICY in on and S.EXEC_POLICY not in off
+    # Off: no task role can open an SSM channel, the manager's included.
+    for role in ROLES:
+        assert "ssmmessages" not in json.dumps(off[role])
+
+
+def test_the_manager_service_never_sees_the_switch(template):
+    """CODE_DEPLOY services take UpdateService only for count, deployment configuration, grace period,
+    placement and tags: the flag is constant from creation on, and nothing it points at moves."""
+    service = template["Resources"][S.MANAGER_SERVICE]
+    assert service["Properties"]["EnableExecuteCommand"] is True
+    assert not _mentions(service, S.EXEC, S.HAS_EXEC, S.EXEC_POLICY, S.EXEC_KEY, S.EXEC_LOG_GROUP)
+    on = _evaluated(template, "prod")[S.MANAGER_SERVICE]
+    off = _evaluated(template, "prod", **{S.EXEC: "false"})[S.MANAGER_SERVICE]
+    assert json.dumps(on, sort_keys=True) == json.dumps(off, sort_keys=True)
+
+
+def test_task_roles_get_what_ecs_exec_documents(template):
+    policy = template["Resources"][S.EXEC_POLICY]
+    assert policy["Condition"] == S.HAS_EXEC
+    assert {role["Ref"] for role in policy["Properties"]["Roles"]} == ROLES
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    by_action = {action: statement["Resource"] for statement in statements for action in statement["Action"]}
+    assert {a for a in by_action if a.startswith("ssmmessages:")} == {
+        "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+        "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}
+    assert by_action["logs:DescribeLogGroups"] == ["*"]
+    for action in ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"):
+        assert by_action[action] == [{"Fn::GetAtt": [S.EXEC_LOG_GROUP, "Arn"]}], action
+    assert by_action["kms:Decrypt"] == [{"Fn::GetAtt": [S.EXEC_KEY, "Arn"]}]
+    assert {s["Effect"] for s in statements} == {"Allow"}
+
+
+def test_sessions_are_logged_to_an_encrypted_retained_group(template):
+    configuration = props(template, S.CLUSTER)["Configuration"]["ExecuteCommandConfiguration"]
+    assert configuration == {
+        "KmsKeyId": {"Ref": S.EXEC_KEY}, "Logging": "OVERRIDE",
+        "LogConfiguration": {"CloudWatchLogGroupName": {"Ref": S.EXEC_LOG_GROUP},
+                             "CloudWatchEncryptionEnabled": True}}
+    group = props(template, S.EXEC_LOG_GROUP)
+    assert group["LogGroupName"] == S.EXEC_LOG_GROUP_NAME
+    assert group["RetentionInDays"] == {"Ref": S.LOG_RETENTION}
+    assert group["KmsKeyId"] == {"Fn::GetAtt": [S.EXEC_KEY, "Arn"]}
+
+
+def test_the_key_admits_cloudwatch_logs_for_that_group_only(template):
+    key = props(template, S.EXEC_KEY)
+    assert key["EnableKeyRotation"] is True
+    (logs_statement,) = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"].get("Service")]
+    assert logs_statement["Principal"]["Service"] == {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}
+    assert "kms:GenerateDataKey*" in logs_statement["Action"] and "kms:Decrypt*" in logs_statement["Action"]
+    context = logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    assert context["Fn::Sub"].endswith(":log-group:" + S.EXEC_LOG_GROUP_NAME)
+    assert len(of_type(template, "AWS::KMS::Key")) == 2  # the alarm topic's and this one
+
+
+def test_the_switch_is_exported_for_the_shell_command(template):
+    output = template["Outputs"][S.OUT_EXEC]
+    assert output["Value"] == {"Ref": S.EXEC}
+    assert output["Export"]["Name"] == names.export_name(names.SERVICE, S.OUT_EXEC)
