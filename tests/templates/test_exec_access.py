@@ -3,6 +3,7 @@ roles, the encrypted session log group, and the manager service left alone by th
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -36,9 +37,9 @@ def _mentions(node: object, *names_: str) -> bool:
 def test_exec_is_on_in_dev_and_prod_and_follows_the_parameters_file(template):
     for env in ("dev", "prod"):
         assert parameter_values(names.SERVICE, env)[S.EXEC] == "true"
-    project = load_project(ROOT / "parameters")
-    off = project.environment("prod").model_copy(update={"service": project.environment("prod").service.model_copy(
-        update={"execute_command": False})})
+    prod = load_project(ROOT / "parameters").environment("prod")
+    service = prod.service.model_copy(update={"execute_command": False})
+    off = dataclasses.replace(prod, settings=prod.settings.model_copy(update={"service": service}))
     assert registry.get(names.SERVICE).parameter_values(off)[S.EXEC] == "false"
     assert template["Parameters"][S.EXEC]["AllowedValues"] == ["true", "false"]
 
