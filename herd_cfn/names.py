@@ -200,6 +200,8 @@ class Edge:
     MQTT_TLS_PORT = 8883
     TEST_LISTENER_PORT = 8443
     MQTT_HOST_PREFIX = "mqtt"  # mqtt.<domain> aliases the NLB; <domain> aliases the ALB
+    WEB_ACL_NAME = PROJECT
+    WAF_LOG_GROUP_NAME = f"aws-waf-logs-{PROJECT}"  # WAF logs only to groups named aws-waf-logs-*
 
     # Parameters
     DOMAIN = "DomainName"
@@ -208,9 +210,13 @@ class Edge:
     ADMIN_CIDR = "AdminCidr"
     DELETION_PROTECTION = "LoadBalancerDeletionProtection"
     ACCESS_LOG_BUCKET = "AccessLogBucket"
+    WAF_MODE = "WafMode"  # off | count | block
+    WAF_LOG_RETENTION = "WafLogRetentionDays"
     # Conditions
     HAS_HOSTED_ZONE = "HasHostedZone"
     HAS_ACCESS_LOGS = "HasAccessLogBucket"
+    HAS_WAF = "HasWaf"
+    WAF_BLOCKS = "WafBlocks"
     # Resources
     ALB_SG = "LoadBalancerSecurityGroup"
     NLB_SG = "MqttLoadBalancerSecurityGroup"
@@ -228,6 +234,10 @@ class Edge:
     MQTT_TARGET_GROUP = "MqttTargetGroup"
     APP_DNS_RECORD = "ApplicationDnsRecord"
     MQTT_DNS_RECORD = "MqttDnsRecord"
+    WEB_ACL = "WebAcl"
+    WEB_ACL_ASSOCIATION = "WebAclAssociation"
+    WAF_LOG_GROUP = "WafLogGroup"
+    WAF_LOGGING = "WebAclLogging"
 
     # Outputs that are not exports
     OUT_DNS_INSTRUCTIONS = "DnsRecordsToCreate"
