@@ -112,7 +112,8 @@ def rules() -> list[wafv2.WebACLRule]:
 def build(t: Template) -> None:
     on = {"Condition": E.HAS_WAF}
     t.add_resource(wafv2.WebACL(
-        E.WEB_ACL, **on, Name=E.WEB_ACL_NAME, Scope="REGIONAL", DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
+        E.WEB_ACL, **on, Name=E.WEB_ACL_NAME, Scope="REGIONAL",
+        DefaultAction=wafv2.DefaultAction(Allow=wafv2.AllowAction()),
         Description="herd ALB - AWS managed rules and a rate limit, see edge.waf",
         Rules=rules(), VisibilityConfig=_visible("all"),
         Metadata=skip(("CKV_AWS_192", "Log4JRCE is in the known-bad-inputs group, which blocks in edge.waf=block; "
@@ -130,6 +131,8 @@ def build(t: Template) -> None:
         LogDestinationConfigs=[Sub("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
                                    "${%s}" % E.WAF_LOG_GROUP)],
         # The websocket's token travels in the query string.
-        RedactedFields=[*(wafv2.LoggingConfigurationFieldToMatch(SingleHeader=wafv2.SingleHeader(Name=h)) for h in REDACTED_HEADERS),
-                        wafv2.LoggingConfigurationFieldToMatch(QueryString={})],
+        RedactedFields=[
+            *(wafv2.LoggingConfigurationFieldToMatch(SingleHeader=wafv2.SingleHeader(Name=header))
+              for header in REDACTED_HEADERS),
+            wafv2.LoggingConfigurationFieldToMatch(QueryString={})],
     ))
