@@ -126,6 +126,7 @@ class Data:
     BACKUP_MONTHLY_RETENTION = "BackupMonthlyRetentionDays"
     BACKUP_COLD_STORAGE_AFTER = "BackupMonthlyColdStorageAfterDays"
     ECR_IMAGES_TO_KEEP = "EcrImagesToKeep"
+    EXEC_LOG_RETENTION = "ExecLogRetentionDays"
     # Conditions
     THREE_AZS = "ThreeAzs"
     EFS_USES_IA = "EfsUsesInfrequentAccess"
@@ -151,6 +152,10 @@ class Data:
     ADMIN_SECRET = "AdminPasswordSecret"
     KEYCLOAK_SECRET = "KeycloakAdminSecret"
     ECR_REPOSITORY = "ManagerImageRepository"
+    # ECS Exec sessions of the service stack's tasks: the audit trail outlives the tasks and that stack.
+    EXEC_KEY = "ExecSessionKey"
+    EXEC_LOG_GROUP = "ExecSessionLogGroup"
+    EXEC_LOG_GROUP_NAME = f"/{PROJECT}/exec"
 
     @staticmethod
     def mount_target(az: str) -> str:
@@ -185,6 +190,7 @@ class Data:
     OUT_ECR_REPOSITORY_URI = "EcrRepositoryUri"
     OUT_BACKUP_VAULT_NAME = "BackupVaultName"
     OUT_BACKUP_ROLE_ARN = "BackupRoleArn"  # the role restore jobs run as
+    OUT_EXEC_KEY_ARN = "ExecSessionKeyArn"  # encrypts ECS Exec sessions and their log group
     OUT_RESTORE_POSTGRES_ACCESS_POINT = "RestoreAsPostgresAccessPointId"
     OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN = "RestoreAsPostgresAccessPointArn"
     OUT_RESTORE_MANAGER_ACCESS_POINT = "RestoreAsManagerStorageAccessPointId"
@@ -284,7 +290,6 @@ class Service:
     KEYCLOAK_HTTP_PORT = 8080
     POSTGRES_PORT = 5432
     NAMESPACE = f"{PROJECT}.internal"  # Cloud Map private DNS: postgresql.herd.internal, keycloak.herd.internal
-    EXEC_LOG_GROUP_NAME = f"/{PROJECT}/exec"  # ECS Exec sessions: who typed what in which task
 
     @staticmethod
     def log_group(container: str) -> str:
@@ -365,8 +370,6 @@ class Service:
     RESTORE_TASK_ROLE = "RestoreTaskRole"
     RESTORE_TASK = "RestoreTaskDefinition"
     KEYCLOAK_TASK_ROLE = "KeycloakTaskRole"  # ECS Exec needs a task role; Keycloak itself calls no AWS API
-    EXEC_KEY = "ExecSessionKey"
-    EXEC_LOG_GROUP = "ExecSessionLogGroup"
     EXEC_POLICY = "ExecSessionPolicy"
 
     # Outputs / exports (agreed with the pipeline stack; export_name(SERVICE, ...))

@@ -1,5 +1,6 @@
-"""ECS Exec in the service stack: the switch per environment, the permissions ECS documents for the task
-roles, the encrypted session log group, and the manager service left alone by the switch (CODE_DEPLOY)."""
+"""ECS Exec: the switch per environment (service stack), the permissions ECS documents for the task
+roles, the encrypted, retained session log group (data stack), and the manager service left alone by
+the switch (CODE_DEPLOY)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 from tests.conftest import ROOT
-from tests.template_support import of_type, parameter_values, props
+from tests.template_support import parameter_values, props
 
 S = names.Service
+D = names.Data
 SERVICES = (S.POSTGRES_SERVICE, S.KEYCLOAK_SERVICE, S.MANAGER_SERVICE)
 ROLES = {S.POSTGRES_TASK_ROLE, S.KEYCLOAK_TASK_ROLE, S.MANAGER_TASK_ROLE}
 
@@ -23,6 +25,15 @@ ROLES = {S.POSTGRES_TASK_ROLE, S.KEYCLOAK_TASK_ROLE, S.MANAGER_TASK_ROLE}
 @pytest.fixture(scope="module")
 def template() -> dict:
     return registry.get(names.SERVICE).template_dict()
+
+
+@pytest.fixture(scope="module")
+def data_template() -> dict:
+    return registry.get(names.DATA).template_dict()
+
+
+def _data(output: str) -> dict:
+    return {"Fn::ImportValue": names.export_name(names.DATA, output)}
 
 
 def _evaluated(template: dict, env: str, **overrides: str) -> dict:
@@ -69,7 +80,8 @@ def test_the_manager_service_never_sees_the_switch(template):
     placement and tags: the flag is constant from creation on, and nothing it points at moves."""
     service = template["Resources"][S.MANAGER_SERVICE]
     assert service["Properties"]["EnableExecuteCommand"] is True
-    assert not _mentions(service, S.EXEC, S.HAS_EXEC, S.EXEC_POLICY, S.EXEC_KEY, S.EXEC_LOG_GROUP)
+    assert not _mentions(service, S.EXEC, S.HAS_EXEC, S.EXEC_POLICY)
+    assert names.export_name(names.DATA, D.OUT_EXEC_KEY_ARN) not in json.dumps(service)
     on = _evaluated(template, "prod")[S.MANAGER_SERVICE]
     off = _evaluated(template, "prod", **{S.EXEC: "false"})[S.MANAGER_SERVICE]
     assert json.dumps(on, sort_keys=True) == json.dumps(off, sort_keys=True)
@@ -85,33 +97,41 @@ def test_task_roles_get_what_ecs_exec_documents(template):
         "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
         "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"}
     assert by_action["logs:DescribeLogGroups"] == ["*"]
+    group_arn = {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/herd/exec:*"}
     for action in ("logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"):
-        assert by_action[action] == [{"Fn::GetAtt": [S.EXEC_LOG_GROUP, "Arn"]}], action
-    assert by_action["kms:Decrypt"] == [{"Fn::GetAtt": [S.EXEC_KEY, "Arn"]}]
+        assert by_action[action] == [group_arn], action
+    assert by_action["kms:Decrypt"] == [_data(D.OUT_EXEC_KEY_ARN)]
     assert {s["Effect"] for s in statements} == {"Allow"}
 
 
-def test_sessions_are_logged_to_an_encrypted_retained_group(template):
+def test_the_cluster_logs_sessions_to_the_data_stacks_group(template, data_template):
     configuration = props(template, S.CLUSTER)["Configuration"]["ExecuteCommandConfiguration"]
     assert configuration == {
-        "KmsKeyId": {"Ref": S.EXEC_KEY}, "Logging": "OVERRIDE",
-        "LogConfiguration": {"CloudWatchLogGroupName": {"Ref": S.EXEC_LOG_GROUP},
-                             "CloudWatchEncryptionEnabled": True}}
-    group = props(template, S.EXEC_LOG_GROUP)
-    assert group["LogGroupName"] == S.EXEC_LOG_GROUP_NAME
-    assert group["RetentionInDays"] == {"Ref": S.LOG_RETENTION}
-    assert group["KmsKeyId"] == {"Fn::GetAtt": [S.EXEC_KEY, "Arn"]}
+        "KmsKeyId": _data(D.OUT_EXEC_KEY_ARN), "Logging": "OVERRIDE",
+        "LogConfiguration": {"CloudWatchLogGroupName": "/herd/exec", "CloudWatchEncryptionEnabled": True}}
+    # The names the service stack uses are what the data stack creates and exports.
+    assert props(data_template, D.EXEC_LOG_GROUP)["LogGroupName"] == "/herd/exec"
+    assert data_template["Outputs"][D.OUT_EXEC_KEY_ARN]["Value"] == {"Fn::GetAtt": [D.EXEC_KEY, "Arn"]}
+    assert names.DATA in registry.get(names.SERVICE).depends_on
 
 
-def test_the_key_admits_cloudwatch_logs_for_that_group_only(template):
-    key = props(template, S.EXEC_KEY)
-    assert key["EnableKeyRotation"] is True
-    (logs_statement,) = [s for s in key["KeyPolicy"]["Statement"] if s["Principal"].get("Service")]
+def test_sessions_are_logged_to_an_encrypted_retained_group(data_template):
+    group = data_template["Resources"][D.EXEC_LOG_GROUP]
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+    assert group["Properties"]["RetentionInDays"] == {"Ref": D.EXEC_LOG_RETENTION}
+    assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [D.EXEC_KEY, "Arn"]}
+    for env in ("dev", "prod"):
+        assert parameter_values(names.DATA, env)[D.EXEC_LOG_RETENTION] == "365"
+
+
+def test_the_key_admits_cloudwatch_logs_for_that_group_only(data_template):
+    key = data_template["Resources"][D.EXEC_KEY]
+    assert key["DeletionPolicy"] == "Retain" and key["Properties"]["EnableKeyRotation"] is True
+    (logs_statement,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Principal"].get("Service")]
     assert logs_statement["Principal"]["Service"] == {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}
     assert "kms:GenerateDataKey*" in logs_statement["Action"] and "kms:Decrypt*" in logs_statement["Action"]
     context = logs_statement["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
-    assert context["Fn::Sub"].endswith(":log-group:" + S.EXEC_LOG_GROUP_NAME)
-    assert len(of_type(template, "AWS::KMS::Key")) == 2  # the alarm topic's and this one
+    assert context == {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:/herd/exec"}
 
 
 def test_the_switch_is_exported_for_the_shell_command(template):

@@ -138,7 +138,7 @@ def test_efs_mounts_are_limited_to_each_tasks_access_points(template):
 
 def test_every_log_group_has_a_retention(template):
     groups = of_type(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 6  # postgresql, keycloak, manager, restore, reconcile, ECS Exec sessions
+    assert len(groups) == 5
     for name, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": S.LOG_RETENTION}, name
 

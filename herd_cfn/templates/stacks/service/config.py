@@ -114,7 +114,7 @@ class ServiceConfig(StrictModel):
     time_zone: TimeZone = Field("Europe/Amsterdam", description="TZ of every container (they must agree)")
     execute_command: bool = Field(
         True, description="ECS Exec into the tasks (herd-cfn shell, herd-cfn psql), every session logged to "
-                          f"{S.EXEC_LOG_GROUP_NAME}; false = nobody gets a shell in any task")
+                          f"{names.Data.EXEC_LOG_GROUP_NAME}; false = nobody gets a shell in any task")
 
 
 INPUTS = (
