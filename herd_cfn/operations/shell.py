@@ -7,8 +7,9 @@ refused first, in one line: the plugin or the AWS CLI missing, the environment's
 (``service.execute_command``), no running task, or a task started without ECS Exec.
 
 ECS Exec runs the command as root in the container. ``psql`` connects over the container's local
-socket as the database owner, which OpenRemote's PostgreSQL image trusts (initdb's default for local
-connections; only connections from other hosts need the password), so no password is ever copied.
+socket as the database owner, which OpenRemote's PostgreSQL image trusts: its base image's
+docker-entrypoint.sh (timescaledb-docker-ha) runs initdb without ``--auth`` (local connections:
+trust) and appends a password rule for ``host`` connections only. No password is ever copied.
 """
 
 from __future__ import annotations
