@@ -127,6 +127,7 @@ class Data:
     BACKUP_MONTHLY_RETENTION = "BackupMonthlyRetentionDays"
     BACKUP_COLD_STORAGE_AFTER = "BackupMonthlyColdStorageAfterDays"
     ECR_IMAGES_TO_KEEP = "EcrImagesToKeep"
+    EXEC_LOG_RETENTION = "ExecLogRetentionDays"
     # Conditions
     THREE_AZS = "ThreeAzs"
     EFS_USES_IA = "EfsUsesInfrequentAccess"
@@ -152,6 +153,10 @@ class Data:
     ADMIN_SECRET = "AdminPasswordSecret"
     KEYCLOAK_SECRET = "KeycloakAdminSecret"
     ECR_REPOSITORY = "ManagerImageRepository"
+    # ECS Exec sessions of the service stack's tasks: the audit trail outlives the tasks and that stack.
+    EXEC_KEY = "ExecSessionKey"
+    EXEC_LOG_GROUP = "ExecSessionLogGroup"
+    EXEC_LOG_GROUP_NAME = f"/{PROJECT}/exec"
 
     @staticmethod
     def mount_target(az: str) -> str:
@@ -186,6 +191,7 @@ class Data:
     OUT_ECR_REPOSITORY_URI = "EcrRepositoryUri"
     OUT_BACKUP_VAULT_NAME = "BackupVaultName"
     OUT_BACKUP_ROLE_ARN = "BackupRoleArn"  # the role restore jobs run as
+    OUT_EXEC_KEY_ARN = "ExecSessionKeyArn"  # encrypts ECS Exec sessions and their log group
     OUT_RESTORE_POSTGRES_ACCESS_POINT = "RestoreAsPostgresAccessPointId"
     OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN = "RestoreAsPostgresAccessPointArn"
     OUT_RESTORE_MANAGER_ACCESS_POINT = "RestoreAsManagerStorageAccessPointId"
@@ -201,6 +207,8 @@ class Edge:
     MQTT_TLS_PORT = 8883
     TEST_LISTENER_PORT = 8443
     MQTT_HOST_PREFIX = "mqtt"  # mqtt.<domain> aliases the NLB; <domain> aliases the ALB
+    WEB_ACL_NAME = PROJECT
+    WAF_LOG_GROUP_NAME = f"aws-waf-logs-{PROJECT}"  # WAF logs only to groups named aws-waf-logs-*
 
     # Parameters
     DOMAIN = "DomainName"
@@ -209,9 +217,13 @@ class Edge:
     ADMIN_CIDR = "AdminCidr"
     DELETION_PROTECTION = "LoadBalancerDeletionProtection"
     ACCESS_LOG_BUCKET = "AccessLogBucket"
+    WAF_MODE = "WafMode"  # off | count | block
+    WAF_LOG_RETENTION = "WafLogRetentionDays"
     # Conditions
     HAS_HOSTED_ZONE = "HasHostedZone"
     HAS_ACCESS_LOGS = "HasAccessLogBucket"
+    HAS_WAF = "HasWaf"
+    WAF_BLOCKS = "WafBlocks"
     # Resources
     ALB_SG = "LoadBalancerSecurityGroup"
     NLB_SG = "MqttLoadBalancerSecurityGroup"
@@ -229,6 +241,10 @@ class Edge:
     MQTT_TARGET_GROUP = "MqttTargetGroup"
     APP_DNS_RECORD = "ApplicationDnsRecord"
     MQTT_DNS_RECORD = "MqttDnsRecord"
+    WEB_ACL = "WebAcl"
+    WEB_ACL_ASSOCIATION = "WebAclAssociation"
+    WAF_LOG_GROUP = "WafLogGroup"
+    WAF_LOGGING = "WebAclLogging"
 
     # Outputs that are not exports
     OUT_DNS_INSTRUCTIONS = "DnsRecordsToCreate"
@@ -303,9 +319,11 @@ class Service:
     LOG_RETENTION = "LogRetentionDays"
     EMAIL_SECRET_ARN = "SmtpSettingsArn"  # an ARN of a Secrets Manager secret, not a secret value
     ALARM_EMAIL = "AlarmEmail"
+    EXEC = "ExecuteCommand"  # "true"/"false": ECS Exec into the tasks (herd-cfn shell, herd-cfn psql)
     # Conditions
     HAS_EMAIL = "HasEmailSecret"
     HAS_ALARM_EMAIL = "HasAlarmEmail"
+    HAS_EXEC = "ExecuteCommandEnabled"
     # Resources
     CLUSTER = "Cluster"
     NAMESPACE_RESOURCE = "ServiceDiscoveryNamespace"
@@ -354,6 +372,8 @@ class Service:
     RESTORE_LOG_GROUP = "RestoreLogGroup"
     RESTORE_TASK_ROLE = "RestoreTaskRole"
     RESTORE_TASK = "RestoreTaskDefinition"
+    KEYCLOAK_TASK_ROLE = "KeycloakTaskRole"  # ECS Exec needs a task role; Keycloak itself calls no AWS API
+    EXEC_POLICY = "ExecSessionPolicy"
 
     # Outputs / exports (agreed with the pipeline stack; export_name(SERVICE, ...))
     OUT_CLUSTER_NAME = "ClusterName"
@@ -366,6 +386,7 @@ class Service:
     OUT_MANAGER_EXECUTION_ROLE_ARN = "ManagerExecutionRoleArn"
     OUT_MANAGER_SECURITY_GROUP = "ManagerSecurityGroupId"
     OUT_RESTORE_SECURITY_GROUP = "RestoreSecurityGroupId"  # herd-cfn restore runs its task in it
+    OUT_EXEC = "ExecuteCommand"  # "true"/"false": herd-cfn shell refuses early when exec is off
 
 
 class Pipeline:

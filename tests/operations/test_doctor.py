@@ -288,6 +288,15 @@ def test_missing_aws_cli_is_a_warning():
     assert "pip install awscli" in finding.fix
 
 
+def test_missing_session_manager_plugin_is_a_warning_with_the_install_page():
+    finding = local_checks.session_manager_plugin(which=lambda _: None)
+    assert finding.state == WARN
+    assert "herd-cfn shell" in finding.what and "herd-cfn psql" in finding.what
+    assert "session-manager-working-with-install-plugin" in finding.fix
+    found = local_checks.session_manager_plugin(which=lambda name: f"/usr/local/bin/{name}")
+    assert found.state == OK and "/usr/local/bin/session-manager-plugin" in found.what
+
+
 class _Tty(io.StringIO):
     encoding = "utf-8"
 

@@ -82,7 +82,7 @@ def test_execution_role_covers_every_service_the_stacks_use():
                   "Lambda": "lambda", "Events": "events", "S3": "s3", "CodeBuild": "codebuild",
                   "CodePipeline": "codepipeline", "CodeDeploy": "codedeploy", "CodeConnections": "codeconnections",
                   "CodeStarNotifications": "codestar-notifications", "KMS": "kms",
-                  "ApplicationAutoScaling": "application-autoscaling", "SSM": "ssm"}
+                  "ApplicationAutoScaling": "application-autoscaling", "SSM": "ssm", "WAFv2": "wafv2"}
     for stack in registry.stackset_stacks():
         for resource in load_yaml(stack.template_body())["Resources"].values():
             service = resource["Type"].split("::")[1]

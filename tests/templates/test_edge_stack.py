@@ -37,7 +37,10 @@ def test_the_stack_holds_the_ingress_and_nothing_of_the_workloads(template):
     assert types == {"AWS::EC2::SecurityGroup", "AWS::ElasticLoadBalancingV2::LoadBalancer",
                      "AWS::ElasticLoadBalancingV2::Listener", "AWS::ElasticLoadBalancingV2::ListenerRule",
                      "AWS::ElasticLoadBalancingV2::TargetGroup", "AWS::CertificateManager::Certificate",
-                     "AWS::Route53::RecordSet"}
+                     "AWS::Route53::RecordSet",
+                     # The web firewall in front of the ALB (edge.waf) and its log group.
+                     "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::WAFv2::LoggingConfiguration",
+                     "AWS::Logs::LogGroup"}
     stack = registry.get(names.EDGE)
     assert tuple(stack.depends_on) == (names.NETWORK,)
     assert names.EDGE in registry.get(names.SERVICE).depends_on

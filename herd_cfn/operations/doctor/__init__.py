@@ -29,6 +29,7 @@ def local_section(parameters_dir: Path, output_dir: Path) -> tuple[Section, Proj
     section = Section("local")
     section.add(local_checks.python_version())
     section.add(local_checks.aws_cli())
+    section.add(local_checks.session_manager_plugin())
     finding, project = local_checks.parameters(parameters_dir)
     section.add(finding)
     if project is not None:

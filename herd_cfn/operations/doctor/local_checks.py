@@ -13,6 +13,7 @@ from herd_cfn.build import render
 from herd_cfn.config.environments import Project
 from herd_cfn.errors import HerdError
 from herd_cfn.operations.doctor.findings import Finding, missing, ok, warn
+from herd_cfn.operations.shell import PLUGIN, PLUGIN_INSTALL
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 
@@ -52,6 +53,15 @@ def aws_cli(which: Callable[[str], str | None] = shutil.which) -> Finding:
     if returncode != 0 or not version:
         return warn(f"AWS CLI at {path} does not run (`aws --version` exited {returncode})", AWS_CLI_INSTALL)
     return ok(f"AWS CLI {version.split()[0].removeprefix('aws-cli/')} ({path})")
+
+
+def session_manager_plugin(which: Callable[[str], str | None] = shutil.which) -> Finding:
+    """Optional: only `herd-cfn shell` and `herd-cfn psql` need it (the AWS CLI opens ECS Exec sessions with it)."""
+    path = which(PLUGIN)
+    if path is None:
+        return warn(f"{PLUGIN} not found (optional: needed only by `herd-cfn shell` and `herd-cfn psql`)",
+                    PLUGIN_INSTALL)
+    return ok(f"Session Manager plugin ({path})")
 
 
 def parameters(directory: Path) -> tuple[Finding, Project | None]:

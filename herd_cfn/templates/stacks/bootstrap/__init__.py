@@ -28,7 +28,7 @@ _SERVICE_ACTIONS = sorted({
     "codebuild", "codeconnections", "codedeploy", "codepipeline", "codestar-connections",
     "codestar-notifications", "ec2", "ecr", "ecs", "elasticfilesystem", "elasticloadbalancing",
     "events", "lambda", "logs", "route53", "s3", "secretsmanager", "servicediscovery", "sns",
-    "ssm", "kms",
+    "ssm", "kms", "wafv2",
 })
 
 _CHECKOV_SERVICE_WIDE = {"checkov": {"skip": [

@@ -5,7 +5,8 @@ service or the pipeline is torn down or replaced.
   image that writes to it: PostgreSQL's data directory and the manager's ``/storage``;
 - AWS Backup: a vault and a plan (daily, optionally weekly and monthly) for the file system;
 - Secrets Manager secrets with generated passwords (database, OpenRemote admin, Keycloak admin);
-- the ECR repository of the custom manager image.
+- the ECR repository of the custom manager image;
+- the key and log group of ECS Exec sessions (``exec_sessions``).
 
 What the service stack must do with the exports: put tasks that mount EFS in the exported "EFS
 client" security group; mount with ``transitEncryption: ENABLED`` and ``authorizationConfig``
@@ -43,8 +44,10 @@ from troposphere import (
 )
 
 from herd_cfn import names
+from herd_cfn.fields import LOG_RETENTION_DAYS
 from herd_cfn.templates.base import Input, StackDefinition
 from herd_cfn.templates.helpers import name_tags, network, output, skip
+from herd_cfn.templates.stacks.data import exec_sessions
 from herd_cfn.templates.stacks.data.config import (
     EFS_IA_TRANSITIONS,
     EFS_THROUGHPUT_MODES,
@@ -128,6 +131,8 @@ INPUTS = (
           max_value=36500),
     Input(D.ECR_IMAGES_TO_KEEP, "Manager images kept in ECR (older ones expire)",
           lambda env: env.data.ecr_images_to_keep, type="Number", min_value=2, max_value=10000),
+    Input(D.EXEC_LOG_RETENTION, "ECS Exec session log retention (days)", lambda env: env.data.exec_log_retention_days,
+          type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
 )
 
 
@@ -147,6 +152,7 @@ def build(t: Template) -> None:
     _backup(t)
     _secrets(t)
     _repository(t)
+    exec_sessions.build(t)
     _outputs(t)
 
 
@@ -402,6 +408,7 @@ def _outputs(t: Template) -> None:
     out(D.OUT_ECR_REPOSITORY_URI, GetAtt(D.ECR_REPOSITORY, "RepositoryUri"), "URI of the ECR repository")
     out(D.OUT_BACKUP_VAULT_NAME, Ref(D.BACKUP_VAULT), "AWS Backup vault holding the file system's backups")
     out(D.OUT_BACKUP_ROLE_ARN, GetAtt(D.BACKUP_ROLE, "Arn"), "Role AWS Backup uses for backups and restore jobs")
+    out(D.OUT_EXEC_KEY_ARN, GetAtt(D.EXEC_KEY, "Arn"), "Key of ECS Exec sessions and their log group")
     for out_id, out_arn, access_point, owner in (
         (D.OUT_RESTORE_POSTGRES_ACCESS_POINT, D.OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN,
          D.RESTORE_POSTGRES_ACCESS_POINT, "PostgreSQL (uid/gid 70)"),

@@ -7,7 +7,7 @@ from typing import Literal, get_args
 from pydantic import Field, model_validator
 
 from herd_cfn.errors import InputError
-from herd_cfn.fields import StrictModel
+from herd_cfn.fields import LogRetentionDays, StrictModel
 
 # AWS Backup refuses a lifecycle whose DeleteAfterDays is less than MoveToColdStorageAfterDays + 90.
 COLD_STORAGE_MINIMUM_DAYS = 90
@@ -71,6 +71,8 @@ class DataConfig(StrictModel):
     backup: BackupConfig = Field(description="AWS Backup plan of the file system")
     ecr_images_to_keep: int = Field(ge=2, le=10000, description="Manager images kept in ECR; at least 2 (the "
                                                                 "running image and the one a rollback returns to)")
+    exec_log_retention_days: LogRetentionDays = Field(
+        365, description="Retention (days) of the ECS Exec session log /herd/exec: who did what in a task")
 
 
 def validate_project(project) -> None:

@@ -6,7 +6,8 @@ records. It changes with the domain, the certificate and who may reach what; the
 which changes with every image and size, imports the target groups and security groups from here.
 
 Modules: ``config`` (the parameters-file section and template parameters), ``security`` (the load
-balancers' groups), ``load_balancers`` (load balancers, listeners, target groups, certificate, DNS).
+balancers' groups), ``load_balancers`` (load balancers, listeners, target groups, certificate, DNS),
+``firewall`` (AWS WAF on the ALB, under ``edge.waf``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from __future__ import annotations
 from functools import partial
 
 from troposphere import (
+    Equals,
     GetAtt,
     If,
+    Not,
     Or,
     Ref,
     Sub,
@@ -25,7 +28,7 @@ from troposphere import (
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.helpers import given, output
-from herd_cfn.templates.stacks.edge import load_balancers, security
+from herd_cfn.templates.stacks.edge import firewall, load_balancers, security
 from herd_cfn.templates.stacks.edge.config import INPUTS, EdgeConfig, validate_project
 
 E = names.Edge
@@ -34,6 +37,8 @@ E = names.Edge
 def _conditions(t: Template) -> None:
     t.add_condition(E.HAS_HOSTED_ZONE, given(E.HOSTED_ZONE_ID))
     t.add_condition(E.HAS_ACCESS_LOGS, given(E.ACCESS_LOG_BUCKET))
+    t.add_condition(E.HAS_WAF, Not(Equals(Ref(E.WAF_MODE), "off")))
+    t.add_condition(E.WAF_BLOCKS, Equals(Ref(E.WAF_MODE), "block"))
     t.add_rule("CertificateSource", {"Assertions": [{
         "Assert": Or(given(E.HOSTED_ZONE_ID), given(E.CERTIFICATE_ARN)),
         "AssertDescription": "Give HostedZoneId or CertificateArn",
@@ -74,6 +79,7 @@ def build(t: Template) -> None:
     _conditions(t)
     security.build(t)
     load_balancers.build(t)
+    firewall.build(t)
     _outputs(t)
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
 from herd_cfn import names
 from herd_cfn.errors import InputError
-from herd_cfn.fields import Cidr, StrictModel, matching
+from herd_cfn.fields import LOG_RETENTION_DAYS, Cidr, LogRetentionDays, StrictModel, matching
 from herd_cfn.templates.base import Input, optional_input
 
 E = names.Edge
@@ -30,6 +30,10 @@ class EdgeConfig(StrictModel):
     admin_cidr: Cidr = Field(description="Who may reach the test listener (port 8443), e.g. the office VPN")
     access_log_bucket: BucketName | None = Field(
         None, description="S3 bucket for ALB access logs (its policy must allow ELB log delivery); none = off")
+    waf: Literal["off", "count", "block"] | None = Field(
+        None, description="AWS WAF on the ALB: off, count (rules only count, read the logs) or block; "
+                          "none = count in production, off elsewhere")
+    waf_log_retention_days: LogRetentionDays = Field(90, description="Retention of the WAF log group (days)")
 
     @model_validator(mode="after")
     def _one_certificate_source(self) -> EdgeConfig:
@@ -40,6 +44,13 @@ class EdgeConfig(StrictModel):
                 + (", not both" if self.hosted_zone_id else "")
             )
         return self
+
+
+WAF_MODES = ("off", "count", "block")
+
+
+def waf_mode(env) -> str:
+    return env.edge.waf or ("count" if env.production else "off")
 
 
 def validate_project(project) -> None:
@@ -69,4 +80,7 @@ INPUTS = (
           lambda env: env.production, allowed_values=("true", "false")),
     optional_input(E.ACCESS_LOG_BUCKET, "S3 bucket for access logs; empty: none",
                    lambda env: env.edge.access_log_bucket, BUCKET_PATTERN),
+    Input(E.WAF_MODE, "AWS WAF on the ALB", waf_mode, allowed_values=WAF_MODES),
+    Input(E.WAF_LOG_RETENTION, "WAF log retention (days)", lambda env: env.edge.waf_log_retention_days,
+          type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
 )

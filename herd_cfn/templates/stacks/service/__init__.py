@@ -4,8 +4,8 @@ Modules: ``config`` (the parameters-file section and template parameters), ``sec
 security groups and the load balancers' egress to them), ``roles`` (IAM), ``tasks`` (cluster, Cloud
 Map, task definitions, services — and why the CODE_DEPLOY manager service never changes),
 ``reconcile`` (the MQTT target function and its triggers), ``alarms``, ``restore`` (the task of
-``herd-cfn restore``). Target groups, listeners and
-the load balancers' security groups are imported from the edge stack.
+``herd-cfn restore``), ``exec_access`` (ECS Exec: session key, log group, task permissions).
+Target groups, listeners and the load balancers' security groups are imported from the edge stack.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 from functools import partial
 
 from troposphere import (
+    Equals,
     GetAtt,
     Ref,
     Template,
@@ -21,7 +22,7 @@ from troposphere import (
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.helpers import given, output
-from herd_cfn.templates.stacks.service import alarms, reconcile, restore, roles, security, tasks
+from herd_cfn.templates.stacks.service import alarms, exec_access, reconcile, restore, roles, security, tasks
 from herd_cfn.templates.stacks.service.config import INPUTS, ServiceConfig
 
 S = names.Service
@@ -30,6 +31,7 @@ S = names.Service
 def _conditions(t: Template) -> None:
     t.add_condition(S.HAS_EMAIL, given(S.EMAIL_SECRET_ARN))
     t.add_condition(S.HAS_ALARM_EMAIL, given(S.ALARM_EMAIL))
+    t.add_condition(S.HAS_EXEC, Equals(Ref(S.EXEC), "true"))
 
 
 def _outputs(t: Template) -> None:
@@ -44,12 +46,14 @@ def _outputs(t: Template) -> None:
     out(S.OUT_MANAGER_EXECUTION_ROLE_ARN, roles.arn(S.EXECUTION_ROLE))
     out(S.OUT_MANAGER_SECURITY_GROUP, GetAtt(S.MANAGER_SG, "GroupId"))
     out(S.OUT_RESTORE_SECURITY_GROUP, restore.security_group(), "Group of herd-cfn restore's task")
+    out(S.OUT_EXEC, Ref(S.EXEC), "ECS Exec into the tasks")
 
 
 def build(t: Template) -> None:
     _conditions(t)
     security.build(t)
     roles.build(t)
+    exec_access.build(t)
     tasks.build(t)
     restore.build(t)
     reconcile.build(t)

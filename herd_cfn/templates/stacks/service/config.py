@@ -112,6 +112,9 @@ class ServiceConfig(StrictModel):
     alarm_email: Email | None = Field(None, description="Address subscribed to the alarm topic; none = no email")
     setup_type: SetupType = Field("production", description="OR_SETUP_TYPE, passed to the manager's setup tasks")
     time_zone: TimeZone = Field("Europe/Amsterdam", description="TZ of every container (they must agree)")
+    execute_command: bool = Field(
+        True, description="ECS Exec into the tasks (herd-cfn shell, herd-cfn psql), every session logged to "
+                          f"{names.Data.EXEC_LOG_GROUP_NAME}; false = nobody gets a shell in any task")
 
 
 INPUTS = (
@@ -141,4 +144,6 @@ INPUTS = (
                    lambda env: env.service.email_secret_arn, SECRET_PATTERN),
     optional_input(S.ALARM_EMAIL, "Email for alarms; empty: none",
                    lambda env: env.service.alarm_email, EMAIL_PATTERN),
+    Input(S.EXEC, "ECS Exec into the tasks", lambda env: env.service.execute_command,
+          allowed_values=("true", "false")),
 )

@@ -14,6 +14,8 @@ from herd_cfn.templates.helpers import D, S, data
 
 
 def _role(t: Template, name: str, statements: list[Statement]) -> None:
+    policies = [iam.Policy(PolicyName="task", PolicyDocument=PolicyDocument(
+        Version="2012-10-17", Statement=statements))] if statements else []
     t.add_resource(iam.Role(
         name,
         AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
@@ -21,8 +23,7 @@ def _role(t: Template, name: str, statements: list[Statement]) -> None:
             # Confused-deputy guard: only ECS tasks of this account may assume the role.
             Condition=Condition(StringEquals("aws:SourceAccount", AccountId)),
         )]),
-        Policies=[iam.Policy(PolicyName="task", PolicyDocument=PolicyDocument(
-            Version="2012-10-17", Statement=statements))],
+        **({"Policies": policies} if policies else {}),
     ))
 
 
@@ -54,6 +55,8 @@ def build(t: Template) -> None:
     # database server (COPY ... TO) and read by the manager from the same path.
     _role(t, S.POSTGRES_TASK_ROLE, [_mount(D.OUT_POSTGRES_ACCESS_POINT_ARN, D.OUT_MANAGER_ACCESS_POINT_ARN)])
     _role(t, S.MANAGER_TASK_ROLE, [_mount(D.OUT_MANAGER_ACCESS_POINT_ARN)])
+    # Keycloak calls no AWS API; its role exists for ECS Exec (exec_access adds the permissions).
+    _role(t, S.KEYCLOAK_TASK_ROLE, [])
     # herd-cfn restore's task: the root of the file system, only through the two access points at "/".
     _role(t, S.RESTORE_TASK_ROLE,
           [_mount(D.OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN, D.OUT_RESTORE_MANAGER_ACCESS_POINT_ARN)])

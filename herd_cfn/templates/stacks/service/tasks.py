@@ -26,7 +26,7 @@ from herd_cfn.templates.helpers import (
     secret_value,
     skip,
 )
-from herd_cfn.templates.stacks.service import roles
+from herd_cfn.templates.stacks.service import exec_access, roles
 
 # The data stack's database secret is {"username": "postgres", "password": ...}; postgres is also the
 # images' default user and database openremote their default database.
@@ -95,7 +95,8 @@ def _sg(name: str) -> GetAtt:
 
 def build(t: Template) -> None:
     t.add_resource(ecs.Cluster(S.CLUSTER, ClusterName=S.CLUSTER_NAME, ClusterSettings=[
-        ecs.ClusterSetting(Name="containerInsights", Value="enabled")]))
+        ecs.ClusterSetting(Name="containerInsights", Value="enabled")],
+        Configuration=exec_access.cluster_configuration()))
     t.add_resource(servicediscovery.PrivateDnsNamespace(
         S.NAMESPACE_RESOURCE, Name=S.NAMESPACE, Vpc=network(N.OUT_VPC_ID)))
     for resource, service in ((S.POSTGRES_DISCOVERY, S.POSTGRES_SERVICE_NAME),
@@ -146,12 +147,13 @@ def _postgres(t: Template) -> None:
         AvailabilityZoneRebalancing="DISABLED",
         NetworkConfiguration=_network(_sg(S.POSTGRES_SG), data(D.OUT_EFS_CLIENT_SECURITY_GROUP)),
         ServiceRegistries=[ecs.ServiceRegistry(RegistryArn=GetAtt(S.POSTGRES_DISCOVERY, "Arn"))],
-        EnableECSManagedTags=True, PropagateTags="SERVICE",
+        EnableECSManagedTags=True, PropagateTags="SERVICE", EnableExecuteCommand=exec_access.enabled_on_service(),
     ))
 
 
 def _keycloak(t: Template) -> None:
     _task(t, S.KEYCLOAK_TASK, f"{S.CLUSTER_NAME}-{S.KEYCLOAK_CONTAINER}", S.KEYCLOAK_CPU, S.KEYCLOAK_MEMORY,
+          task_role=S.KEYCLOAK_TASK_ROLE,
           container=dict(
               Name=S.KEYCLOAK_CONTAINER, Image=Ref(S.KEYCLOAK_IMAGE),
               PortMappings=[ecs.PortMapping(ContainerPort=S.KEYCLOAK_HTTP_PORT)],
@@ -182,7 +184,7 @@ def _keycloak(t: Template) -> None:
                                         TargetGroupArn=edge(E.OUT_KEYCLOAK_TARGET_GROUP_ARN))],
         NetworkConfiguration=_network(_sg(S.KEYCLOAK_SG)),
         ServiceRegistries=[ecs.ServiceRegistry(RegistryArn=GetAtt(S.KEYCLOAK_DISCOVERY, "Arn"))],
-        EnableECSManagedTags=True, PropagateTags="SERVICE",
+        EnableECSManagedTags=True, PropagateTags="SERVICE", EnableExecuteCommand=exec_access.enabled_on_service(),
     ))
 
 
@@ -235,4 +237,7 @@ def _manager(t: Template) -> None:
                                         TargetGroupArn=edge(E.OUT_BLUE_TARGET_GROUP_ARN))],
         NetworkConfiguration=_network(_sg(S.MANAGER_SG), data(D.OUT_EFS_CLIENT_SECURITY_GROUP)),
         EnableECSManagedTags=True, PropagateTags="SERVICE",
+        # Constant, never the switch (exec_access): CodeDeploy's replacement tasks take it from the
+        # service, and the IAM policy decides whether a session can open.
+        EnableExecuteCommand=True,
     ))
