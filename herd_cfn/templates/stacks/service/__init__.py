@@ -23,7 +23,7 @@ from troposphere import (
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.helpers import output
-from herd_cfn.templates.stacks.service import alarms, reconcile, restore, roles, security, tasks
+from herd_cfn.templates.stacks.service import alarms, plugins, reconcile, restore, roles, security, tasks
 from herd_cfn.templates.stacks.service.config import INPUTS, ServiceConfig
 
 S = names.Service
@@ -62,6 +62,17 @@ def build(t: Template) -> None:
     _outputs(t)
 
 
+def validate_project(project) -> None:
+    """The plugin settings of every environment, then whether the one template can carry them."""
+    for env in project.environments.values():
+        plugins.check_environment(env)
+    plugins.check_same_names(project)
+    shaped = STACK.for_project(project)
+    if shaped is not STACK:
+        body = shaped.template_body()
+        plugins.check_limits(project, STACK.template_body(), body, len(shaped.template_dict()["Parameters"]))
+
+
 STACK = StackDefinition(
     name=names.SERVICE,
     description="OpenRemote on Fargate: postgresql, keycloak, manager (CodeDeploy), MQTT reconcile, alarms",
@@ -70,4 +81,6 @@ STACK = StackDefinition(
     depends_on=(names.NETWORK, names.DATA, names.EDGE),
     config_key="service",
     config_model=ServiceConfig,
+    validate_project=validate_project,
+    extend=plugins.extension,
 )
