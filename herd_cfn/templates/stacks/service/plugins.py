@@ -25,7 +25,7 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 
-from troposphere import Equals, If, NoValue, Not, Ref, Split, Template, ecs
+from troposphere import Equals, If, Not, NoValue, Ref, Split, Template, ecs
 
 from herd_cfn import names
 from herd_cfn.errors import InputError
@@ -81,7 +81,7 @@ SECRET_NAME = re.compile(r"PASSWORD|PASSWD|SECRET|TOKEN|API_?KEY|PRIVATE_?KEY|CR
 ACCESS_KEY = re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b")
 PEM = re.compile(r"-----BEGIN [A-Z0-9 ]+-----")
 TOKEN = re.compile(r"[A-Za-z0-9+/=_-]{32,}")
-HEX = re.compile(r"[0-9a-fA-F]{40,}")
+HEX = re.compile(r"(?=.*[0-9])(?=.*[a-fA-F])[0-9a-fA-F]{40,}")  # digits and letters: a digest or a key
 MIN_TOKEN_ENTROPY = 4.3  # bits per character: random base64/alphanumeric; words, paths and UUIDs stay below
 
 SECRET_REF = re.compile(
@@ -243,7 +243,7 @@ def _secret_arns(env, wanted: str) -> str:
 
 
 def _input(container: str, kind: str, name: str) -> Input:
-    label = f"{container} {name}" + (" (secret ARN)" if kind == "secrets" else "")
+    label = f"{container} {name}" + (" (secret reference)" if kind == "secrets" else "")
     return Input(parameter_name(container, kind, name), label,
                  lambda env: settings(env, container, kind)[name])
 
