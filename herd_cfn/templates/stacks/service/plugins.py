@@ -243,16 +243,15 @@ def _secret_arns(env, wanted: str) -> str:
 
 
 def _input(container: str, kind: str, name: str) -> Input:
-    label = f"{container} {name}" + (" (secret reference)" if kind == "secrets" else "")
-    return Input(parameter_name(container, kind, name), label,
-                 lambda env: settings(env, container, kind)[name])
+    # The name alone: the parameter's prefix says container and kind, and every byte counts.
+    return Input(parameter_name(container, kind, name), name, lambda env: settings(env, container, kind)[name])
 
 
 def _role_inputs() -> list[Input]:
     return [
-        Input(S.PLUGIN_SECRET_ARNS, "Plugin secrets the execution role reads (from service.*.secrets)",
+        Input(S.PLUGIN_SECRET_ARNS, "Plugin secret ARNs (execution role)",
               lambda env: _secret_arns(env, "secret")),
-        Input(S.PLUGIN_PARAMETER_ARNS, "Plugin SSM parameters the execution role reads (from service.*.secrets)",
+        Input(S.PLUGIN_PARAMETER_ARNS, "Plugin SSM parameter ARNs (execution role)",
               lambda env: _secret_arns(env, "parameter")),
     ]
 
