@@ -189,5 +189,5 @@ def test_parameter_quota_refusal_names_the_numbers(project_copy):
     both("manager", "environment", HERD_A="1")(project_copy / "parameters")
     project = load_project(project_copy / "parameters")
     with pytest.raises(InputError) as caught:
-        plugins.check_limits(project, "x" * 100, "x" * 200, 203)
+        plugins.check_limits(project, "x" * 200, 203, lambda: "x" * 100)
     assert "make 203 template parameters, over CloudFormation's 200: remove 3 or more" in str(caught.value)

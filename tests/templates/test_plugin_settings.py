@@ -201,3 +201,32 @@ def test_every_name_herd_cfn_sets_is_reserved():
 ])
 def test_secret_shapes(value, shape):
     assert plugins.secret_shape(value) == shape
+
+
+def _documented_examples() -> dict[str, dict]:
+    """The two ``"manager": {...}`` examples of docs/plugins.md, by environment."""
+    text = (ROOT / "docs" / "plugins.md").read_text()
+    blocks = {}
+    for env in ("dev", "prod"):
+        after = text.split(f"`parameters/{env}.json`:", 1)[1]
+        block = after.split("```json", 1)[1].split("```", 1)[0]
+        blocks[env] = json.loads("{" + block + "}")["manager"]
+    return blocks
+
+
+def test_the_documented_example_builds_and_does_what_the_docs_say(project_copy):
+    params, output = project_copy / "parameters", project_copy / "output"
+    for env, manager in _documented_examples().items():
+        path = params / f"{env}.json"
+        data = json.loads(path.read_text())
+        data["service"]["manager"] = manager
+        path.write_text(json.dumps(data))
+    assert build_templates_main(["--parameters-dir", str(params), "--output-dir", str(output),
+                                 "--stack", names.SERVICE]) == 0
+    got = {}
+    for env in ("dev", "prod"):
+        container = _container(Evaluated(_template(output), _values(output, env)).resources(), S.MANAGER_TASK)
+        got[env] = {v["Name"] for v in container["Environment"]} | {s["Name"] for s in container["Secrets"]}
+    mine = {"OR_EMAIL_ADMIN", "HERD_PLUGIN_LOG_LEVEL", "HERD_WEATHER_URL", "ACME_API_KEY", "WEATHER_KEY"}
+    assert got["dev"] & mine == mine - {"OR_EMAIL_ADMIN", "WEATHER_KEY"}
+    assert got["prod"] & mine == mine

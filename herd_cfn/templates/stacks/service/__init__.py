@@ -69,8 +69,8 @@ def validate_project(project) -> None:
     plugins.check_same_names(project)
     shaped = STACK.for_project(project)
     if shaped is not STACK:
-        body = shaped.template_body()
-        plugins.check_limits(project, STACK.template_body(), body, len(shaped.template_dict()["Parameters"]))
+        plugins.check_limits(project, shaped.template_body(), len(shaped.template_dict()["Parameters"]),
+                             STACK.template_body)
 
 
 STACK = StackDefinition(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from troposphere import Equals, If, Not, NoValue, Ref, Split, Template, ecs
 
@@ -310,23 +310,24 @@ def _grant(t: Template) -> None:
 
 # --- the template's limits -----------------------------------------------------------------------------
 
-def check_limits(project, base_body: str, project_body: str, parameters: int) -> None:
-    """Refuse more settings than the service template can carry, with the numbers."""
+def check_limits(project, project_body: str, parameters: int, base_body: Callable[[], str]) -> None:
+    """Refuse more settings than the service template can carry, with the numbers (``base_body``, the
+    template without them, is only rendered for the message)."""
     settings_ = declared(project)
-    if not settings_:
+    total = len(project_body.encode("utf-8"))
+    if not settings_ or (total <= MAX_BODY_BYTES and parameters <= MAX_PARAMETERS):
         return
     first = next(iter(project.environments.values()))
     where, key = str(first.file), "service.manager/keycloak environment and secrets"
-    base, total = len(base_body.encode("utf-8")), len(project_body.encode("utf-8"))
-    used = total - base
-    each = math.ceil(used / len(settings_))
     if total > MAX_BODY_BYTES:
+        base = len(base_body().encode("utf-8"))
+        used = total - base
+        each = math.ceil(used / len(settings_))
         raise InputError(where, key, (
             f"{len(settings_)} plugin settings make the service template {total:,} bytes, over CloudFormation's "
             f"{MAX_BODY_BYTES:,}-byte limit: without them it is {base:,} bytes, which leaves {MAX_BODY_BYTES - base:,} "
             f"bytes, and these take {used:,} (about {each:,} each; shorter names cost less); remove "
             f"{math.ceil((total - MAX_BODY_BYTES) / each)} or more"))
-    if parameters > MAX_PARAMETERS:
-        raise InputError(where, key, (
-            f"{len(settings_)} plugin settings make {parameters} template parameters, over CloudFormation's "
-            f"{MAX_PARAMETERS}: remove {parameters - MAX_PARAMETERS} or more"))
+    raise InputError(where, key, (
+        f"{len(settings_)} plugin settings make {parameters} template parameters, over CloudFormation's "
+        f"{MAX_PARAMETERS}: remove {parameters - MAX_PARAMETERS} or more"))
