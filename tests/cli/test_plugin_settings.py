@@ -83,6 +83,8 @@ CASES = [
      ["service.manager.environment.1FOO", "not a valid environment variable name"]),
     ("bad-name-dash", both("manager", "secrets", **{"ACME-KEY": secret_arn}),
      ["service.manager.secrets.ACME-KEY", "not a valid environment variable name"]),
+    ("name-too-long", both("manager", "environment", **{"HERD_" + "X" * 250: "1"}),
+     ["service.manager.environment.HERD_XXX", "too long", "255-character limit"]),
     ("secret-by-name", both("manager", "environment", ACME_API_KEY="abc"),
      ["service.manager.environment.ACME_API_KEY", "name says secret", "service.manager.secrets"]),
     ("secret-by-name-password", both("keycloak", "environment", KC_SPI_SMTP_PASSWORD="abc"),

@@ -40,6 +40,7 @@ TASKS = {"manager": S.MANAGER_TASK, "keycloak": S.KEYCLOAK_TASK}
 MAX_PARAMETERS = 200
 MAX_VALUE_BYTES = 4096
 MAX_BODY_BYTES = 51_200
+MAX_LOGICAL_ID = 255
 
 VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
@@ -140,6 +141,9 @@ def _check_name(where: str, container: str, kind: str, name: str) -> None:
     if not VARIABLE_NAME.fullmatch(name):
         raise InputError(where, key, "not a valid environment variable name (letters, digits and '_', not "
                                      "starting with a digit)")
+    if len(condition_name(container, kind, name)) > MAX_LOGICAL_ID:
+        raise InputError(where, key, f"too long: its template parameter and condition would pass CloudFormation's "
+                                     f"{MAX_LOGICAL_ID}-character limit for names")
     hint = reserved(container, name)
     if hint:
         raise InputError(where, key, f"herd-cfn sets {name} itself: {hint}")
