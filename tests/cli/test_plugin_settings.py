@@ -120,6 +120,8 @@ CASES = [
      ["service.manager.secrets.HERD_X", "also in service.manager.environment"]),
     ("parameter-name-clash", both("manager", "environment", HERD_LEVEL="1", HERDLEVEL="2"),
      ["service.manager.environment.HERDLEVEL", "clashes with 'HERD_LEVEL'", "MEnvHERDLEVEL"]),
+    ("parameter-is-a-condition", both("manager", "environment", HERD="1", HERDEmpty="2"),
+     ["service.manager.environment.HERDEmpty", "clashes with 'HERD'"]),
     ("too-many-for-the-template", many(60),
      # 61: these and the committed OR_EMAIL_ADMIN
      ["dev.json", "service.manager/keycloak environment and secrets", "61 plugin settings",

@@ -190,12 +190,13 @@ def _check_reference(env, container: str, name: str, reference: str) -> None:
 def _check_parameter_names(where: str, container: str, kind: str, entries: dict[str, str]) -> None:
     seen: dict[str, str] = {}
     for name in entries:
-        parameter = parameter_name(container, kind, name).lower()
-        if parameter in seen:
+        made = (parameter_name(container, kind, name), condition_name(container, kind, name))
+        clash = next((seen[m.lower()] for m in made if m.lower() in seen), None)
+        if clash:
             raise InputError(where, _key(container, kind, name),
-                             f"clashes with {seen[parameter]!r}: CloudFormation parameter names drop '_' "
-                             f"(and both would be {parameter_name(container, kind, name)}); rename one")
-        seen[parameter] = name
+                             f"clashes with {clash!r}: CloudFormation parameter names drop '_' (this one is "
+                             f"{made[0]}, with condition {made[1]}); rename one")
+        seen.update({m.lower(): name for m in made})
 
 
 def check_environment(env) -> None:
