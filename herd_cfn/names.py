@@ -324,6 +324,17 @@ class Service:
     HAS_EMAIL = "HasEmailSecret"
     HAS_ALARM_EMAIL = "HasAlarmEmail"
     HAS_EXEC = "ExecuteCommandEnabled"
+    # Plugin settings (service.<container>.environment/secrets): one parameter per name, made of a
+    # prefix and the name without underscores (parameter names are alphanumeric), and a condition
+    # "<parameter>Empty" that leaves an empty one out of the container. Short, for the template's size.
+    PLUGIN_PREFIXES = {("manager", "environment"): "MEnv", ("manager", "secrets"): "MSec",
+                       ("keycloak", "environment"): "KEnv", ("keycloak", "secrets"): "KSec"}
+    PLUGIN_EMPTY_SUFFIX = "Empty"
+    # The IAM resources of every plugin secret of an environment (comma-separated), for the execution role.
+    PLUGIN_SECRET_ARNS = "PluginSecretArns"
+    PLUGIN_PARAMETER_ARNS = "PluginParameterArns"
+    HAS_PLUGIN_SECRETS = "HasPluginSecrets"
+    HAS_PLUGIN_PARAMETERS = "HasPluginParameters"
     # Resources
     CLUSTER = "Cluster"
     NAMESPACE_RESOURCE = "ServiceDiscoveryNamespace"

@@ -145,7 +145,7 @@ def _per_env(values: Mapping[str, str]) -> str:
 
 
 def build_graph(project: Project) -> Graph:
-    stacks = registry.stackset_stacks()
+    stacks = [s.for_project(project) for s in registry.stackset_stacks()]
     templates = {s.name: s.template_dict() for s in stacks}
     evaluated = {
         env.name: {s.name: Evaluated(templates[s.name], s.parameter_values(env)) for s in stacks}

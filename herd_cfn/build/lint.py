@@ -78,7 +78,7 @@ def main() -> None:
 
     project = load_project("parameters")
     regions = sorted({e.region for e in project.environments.values()} | {project.settings.administrator_region})
-    findings = lint_stacks(list(registry.all_stacks()), regions)
+    findings = lint_stacks([s.for_project(project) for s in registry.all_stacks()], regions)
     for finding in findings:
         print(finding)
     print(f"cfn-lint: {len(registry.all_stacks())} templates, {len(findings)} findings")

@@ -96,7 +96,7 @@ def render(project: Project, stacks: list[StackDefinition], environments: list[s
     """Everything the build writes for these stacks and environments, checked, in memory."""
     env_names = environments or list(project.environments)
     artifacts: list[Artifact] = []
-    for stack in stacks:
+    for stack in (s.for_project(project) for s in stacks):
         artifacts.append(Artifact(template_path(stack.name), stack.template_body()))
         declared = declared_parameters(stack)
         if stack.scope == "administrator":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from troposphere import Parameter, Template
@@ -69,6 +69,17 @@ def parameter_string(value: Any) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class Extension:
+    """What a stack adds for one project (the same for every environment of it), e.g. the manager's
+    plugin variables, whose names come from the parameters files: more inputs and a build step run
+    after the stack's own. Equal keys must mean equal additions (the key caches the result)."""
+
+    key: str
+    inputs: Sequence[Input]
+    build: Callable[[Template], None]
+
+
 @dataclass
 class StackDefinition:
     """What the registry, the build, the tests and the rollout need to know about one stack.
@@ -89,6 +100,8 @@ class StackDefinition:
     # Cross-environment rules (e.g. CIDRs must not overlap); raise InputError.
     validate_project: Callable[[Project], None] | None = None
     capabilities: Sequence[str] = ("CAPABILITY_NAMED_IAM",)
+    # The project-dependent part of the template, if any (None: the template depends on no project).
+    extend: Callable[[Project], Extension | None] | None = None
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     ALL_SCOPES: ClassVar[tuple[str, ...]] = ("stackset", "account", "administrator")
@@ -110,6 +123,26 @@ class StackDefinition:
             )
         self.build(template)
         return template
+
+    def for_project(self, project: Project) -> StackDefinition:
+        """This stack as the project's parameters files shape it: the one template of every environment.
+
+        The stack itself when it has nothing project-dependent; the build, the checks and the picture
+        all go through here so that what is written to output/ is what is measured and linted."""
+        extension = self.extend(project) if self.extend else None
+        if extension is None:
+            return self
+        known = self._cache.setdefault("projects", {})
+        if extension.key not in known:
+            own_build = self.build
+
+            def build(t: Template) -> None:
+                own_build(t)
+                extension.build(t)
+
+            known[extension.key] = replace(self, inputs=(*self.inputs, *extension.inputs), build=build,
+                                           extend=None, _cache={})
+        return known[extension.key]
 
     def template_dict(self) -> dict[str, Any]:
         """The template as plain JSON data, cached: templates do not depend on the environment."""

@@ -287,3 +287,15 @@ def test_dashboard_shows_this_environments_resources(env):
             env.outputs(names.DATA)[D.OUT_FILE_SYSTEM_ID]} <= dimensions
     assert not [d for d in dimensions if "${" in d]
     assert {w["properties"]["region"] for w in body["widgets"]} == {env.env.region}
+
+
+def test_prods_web_firewall_guards_the_alb_and_logs(deployed):
+    prod = deployed["envs"]["prod"]
+    wafv2 = prod.client("wafv2")
+    (acl,) = wafv2.list_web_acls(Scope="REGIONAL")["WebACLs"]
+    alb = prod.outputs(names.EDGE)[E.OUT_LOAD_BALANCER_ARN]
+    assert wafv2.get_web_acl_for_resource(ResourceArn=alb)["WebACL"]["ARN"] == acl["ARN"]
+    logging_configuration = wafv2.get_logging_configuration(ResourceArn=acl["ARN"])["LoggingConfiguration"]
+    assert logging_configuration["LogDestinationConfigs"][0].split(":log-group:")[1].startswith("aws-waf-logs-")
+    # dev has the firewall off (edge.waf: off): its Condition leaves the web ACL out.
+    assert deployed["envs"]["dev"].client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"] == []

@@ -17,10 +17,14 @@ import json
 import pytest
 
 from herd_cfn import names
+from herd_cfn.cli import build_templates_main
 from herd_cfn.emulator.server import account_session
+from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks import service as service_stack
-from herd_cfn.templates.stacks.service import tasks
+from herd_cfn.templates.stacks.service import plugins, tasks
 from herd_cfn.templates.yaml_render import render_yaml
+from tests.cli.test_plugin_settings import both, secret_arn
+from tests.conftest import ROOT
 from tests.template_support import imports, parameter_values
 from tests.templates.test_data_stack import OUTPUT
 
@@ -201,7 +205,9 @@ def test_update_on_moto(deployed, monkeypatch):
     cfn, ecs = deployed["cfn"], _client(deployed, "ecs")
     before = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"][0]
     monkeypatch.setattr(tasks, "manager_container", _changed_manager(tasks.manager_container))
-    changed = render_yaml(json.loads(json.dumps(service_stack.STACK.template().to_dict())))
+    # The committed parameters' template (with their plugin settings), as output/ has it.
+    stack = service_stack.STACK.for_project(load_project(ROOT / "parameters"))
+    changed = render_yaml(json.loads(json.dumps(stack.template().to_dict())))
     parameters = {**deployed["parameters"], S.MANAGER_CPU: "2048", S.MANAGER_MEMORY: "4096"}
     cfn.update_stack(StackName=names.stack_name(names.SERVICE), TemplateBody=changed,
                      Capabilities=["CAPABILITY_NAMED_IAM"],
@@ -216,3 +222,81 @@ def test_update_on_moto(deployed, monkeypatch):
     assert container["stopTimeout"] == 90
     after = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"][0]
     assert after["taskDefinition"] == before["taskDefinition"], "the running service is the pipeline's to change"
+
+
+# --- plugin settings (parameters/<env>.json service.manager.environment/secrets) ---------------------
+
+def _with_plugin_settings(params, secret: str | None = None) -> None:
+    """A variable and a secret added to the manager in every environment (dev may name a real secret)."""
+    both("manager", "environment", HERD_PLUGIN_LOG_LEVEL=lambda env: {"dev": "DEBUG", "prod": "INFO"}[env])(params)
+    both("manager", "secrets", ACME_API_KEY=lambda env: (secret if secret and env == "dev" else secret_arn(env))
+         + ":api_key::")(params)
+
+
+def _project_template(params) -> dict:
+    return json.loads(json.dumps(service_stack.STACK.for_project(load_project(params)).template_dict()))
+
+
+def test_plugin_setting_leaves_the_service_byte_identical(project_copy):
+    """Adding a variable in dev (and, as the rule wants, prod) registers a new task definition revision
+    and leaves the CODE_DEPLOY service resource exactly as it was."""
+    before = _project_template(ROOT / "parameters")
+    _with_plugin_settings(project_copy / "parameters")
+    after = _project_template(project_copy / "parameters")
+    assert json.dumps(before["Resources"][S.MANAGER_SERVICE], sort_keys=True) == \
+        json.dumps(after["Resources"][S.MANAGER_SERVICE], sort_keys=True)
+    assert before["Resources"][S.MANAGER_TASK] != after["Resources"][S.MANAGER_TASK]
+    assert "HERD_PLUGIN_LOG_LEVEL" not in json.dumps(before["Resources"][S.MANAGER_TASK])
+    assert "HERD_PLUGIN_LOG_LEVEL" in json.dumps(after["Resources"][S.MANAGER_TASK])
+    # Nothing the service refers to carries a plugin setting either (values change without a template change).
+    plugin_parameters = set(after["Parameters"]) - set(before["Parameters"])
+    assert plugin_parameters
+    for resource in _references(after["Resources"][S.MANAGER_SERVICE]["Properties"]) | {S.MANAGER_SERVICE}:
+        assert not _references(after["Resources"][resource].get("Properties", {})) & plugin_parameters
+
+
+def _role_named_after(iam, logical_id: str) -> str:
+    """The role CloudFormation named after its logical ID (moto's DescribeStackResource fails on this
+    stack's skipped resources, so the role is found by its generated name)."""
+    (role,) = [r["RoleName"] for r in iam.list_roles()["Roles"] if f"-{logical_id}-" in r["RoleName"]]
+    return role
+
+
+def test_plugin_setting_update_on_moto(deployed, project_copy):
+    """The parameters-file change rolled out as a stack update: a new revision of herd-manager, the
+    running service untouched (the pipeline deploys the revision), the execution role granted the secret."""
+    cfn, ecs = deployed["cfn"], _client(deployed, "ecs")
+    before = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"][0]
+    secret = _client(deployed, "secretsmanager").create_secret(
+        Name="herd/acme", SecretString='{"api_key": "emulated"}')["ARN"]
+    params, output = project_copy / "parameters", project_copy / "output"
+    _with_plugin_settings(params, secret)
+    assert build_templates_main(["--parameters-dir", str(params), "--output-dir", str(output),
+                                 "--stack", names.SERVICE]) == 0
+    body = (output / "templates" / f"{names.SERVICE}.yaml").read_text()
+    values = json.loads((output / "parameters" / "dev" / f"{names.SERVICE}.json").read_text())
+    assert {"ParameterKey": plugins.parameter_name("manager", "environment", "HERD_PLUGIN_LOG_LEVEL"),
+            "ParameterValue": "DEBUG"} in values
+    cfn.update_stack(StackName=names.stack_name(names.SERVICE), TemplateBody=body,
+                     Capabilities=["CAPABILITY_NAMED_IAM"], Parameters=values)
+    stack = cfn.describe_stacks(StackName=names.stack_name(names.SERVICE))["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    newest = ecs.describe_task_definition(taskDefinition=S.MANAGER_TASK_FAMILY)["taskDefinition"]
+    assert newest["revision"] == 2, "the plugin settings are the family's newest revision"
+    after = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"][0]
+    assert after["taskDefinition"] == before["taskDefinition"], "the running service is the pipeline's to change"
+    # moto's update keeps the roles' inline policies (AWS does not; the template tests pin the grant): a
+    # fresh stack shows what the settings create.
+    cfn.delete_stack(StackName=names.stack_name(names.SERVICE))
+    assert _create(cfn, names.SERVICE, body, {v["ParameterKey"]: v["ParameterValue"] for v in values})[
+        "StackStatus"] == "CREATE_COMPLETE"
+    (container,) = ecs.describe_task_definition(taskDefinition=S.MANAGER_TASK_FAMILY)["taskDefinition"][
+        "containerDefinitions"]
+    assert {"name": "HERD_PLUGIN_LOG_LEVEL", "value": "DEBUG"} in container["environment"]
+    assert {"name": "ACME_API_KEY", "valueFrom": f"{secret}:api_key::"} in container["secrets"]
+    assert "ACME_API_KEY" not in {e["name"] for e in container["environment"] if e}
+    iam = _client(deployed, "iam")
+    role = _role_named_after(iam, S.EXECUTION_ROLE)
+    (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
+    document = json.dumps(iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"])
+    assert secret in document and f"{secret}:api_key" not in document

@@ -34,6 +34,7 @@ FIXES = (
     "developer_tools",
     "recorded_only",
     "resource_policies",
+    "wafv2_resources",
 )
 
 _installed = False

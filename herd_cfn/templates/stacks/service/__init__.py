@@ -22,7 +22,7 @@ from troposphere import (
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.helpers import given, output
-from herd_cfn.templates.stacks.service import alarms, exec_access, reconcile, restore, roles, security, tasks
+from herd_cfn.templates.stacks.service import alarms, exec_access, plugins, reconcile, restore, roles, security, tasks
 from herd_cfn.templates.stacks.service.config import INPUTS, ServiceConfig
 
 S = names.Service
@@ -61,6 +61,17 @@ def build(t: Template) -> None:
     _outputs(t)
 
 
+def validate_project(project) -> None:
+    """The plugin settings of every environment, then whether the one template can carry them."""
+    for env in project.environments.values():
+        plugins.check_environment(env)
+    plugins.check_same_names(project)
+    shaped = STACK.for_project(project)
+    if shaped is not STACK:
+        plugins.check_limits(project, shaped.template_body(), len(shaped.template_dict()["Parameters"]),
+                             STACK.template_body)
+
+
 STACK = StackDefinition(
     name=names.SERVICE,
     description="OpenRemote on Fargate: postgresql, keycloak, manager (CodeDeploy), MQTT reconcile, alarms",
@@ -69,4 +80,6 @@ STACK = StackDefinition(
     depends_on=(names.NETWORK, names.DATA, names.EDGE),
     config_key="service",
     config_model=ServiceConfig,
+    validate_project=validate_project,
+    extend=plugins.extension,
 )

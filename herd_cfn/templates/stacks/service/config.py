@@ -58,6 +58,20 @@ class TaskSize(StrictModel):
         return self
 
 
+class ContainerSettings(TaskSize):
+    """A task's size and the plugin settings of its container (rules: herd_cfn.templates.stacks.service.plugins)."""
+
+    environment: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra environment of the container, name -> value (OR_* settings, the plugins' own "
+                    "variables); the same names in every environment, empty value = not set")
+    secrets: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra secrets of the container, name -> complete Secrets Manager secret ARN (optionally "
+                    "with ':<json key>::') or SSM parameter ARN; the same names in every environment, "
+                    "empty = not set")
+
+
 _IMAGE = re.compile(r"[a-z0-9]([a-z0-9._/-]*[a-z0-9])?(:[A-Za-z0-9_][A-Za-z0-9._-]{0,127}|@sha256:[a-f0-9]{64})")
 IMAGE_PATTERN = _IMAGE.pattern
 
@@ -98,8 +112,8 @@ class ServiceConfig(StrictModel):
     postgres_image: Image = Field(
         "openremote/postgresql:17.9.0.1-slim",
         description="OpenRemote's PostgreSQL image (TimescaleDB + PostGIS; RDS cannot replace it)")
-    manager: TaskSize = Field(description="Fargate size of the manager task")
-    keycloak: TaskSize = Field(description="Fargate size of each keycloak task")
+    manager: ContainerSettings = Field(description="Fargate size and plugin settings of the manager task")
+    keycloak: ContainerSettings = Field(description="Fargate size and extra settings of each keycloak task")
     postgres: TaskSize = Field(description="Fargate size of the postgresql task")
     keycloak_desired_count: int = Field(
         1, ge=1, le=3,
