@@ -64,7 +64,8 @@ def test_task_groups_admit_only_their_callers(template):
 
     assert sources(S.MANAGER_SG) == {(ALB_GROUP, 8080), (NLB_GROUP, 1883)}
     assert sources(S.KEYCLOAK_SG) == {(ALB_GROUP, 8080), (S.MANAGER_SG, 8080)}
-    assert sources(S.POSTGRES_SG) == {(S.MANAGER_SG, 5432), (S.KEYCLOAK_SG, 5432)}
+    # The restore group is the dump task's (pg_dump, and pg_restore for herd-cfn restore --dump).
+    assert sources(S.POSTGRES_SG) == {(S.MANAGER_SG, 5432), (S.KEYCLOAK_SG, 5432), (S.RESTORE_SG, 5432)}
 
 
 def test_load_balancer_egress_matches_the_task_ingress(template):
@@ -138,7 +139,7 @@ def test_efs_mounts_are_limited_to_each_tasks_access_points(template):
 
 def test_every_log_group_has_a_retention(template):
     groups = of_type(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 5
+    assert len(groups) == 6  # postgresql, keycloak, manager, restore, dump, MQTT reconcile
     for name, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": S.LOG_RETENTION}, name
 

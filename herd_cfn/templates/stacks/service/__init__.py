@@ -4,7 +4,7 @@ Modules: ``config`` (the parameters-file section and template parameters), ``sec
 security groups and the load balancers' egress to them), ``roles`` (IAM), ``tasks`` (cluster, Cloud
 Map, task definitions, services — and why the CODE_DEPLOY manager service never changes),
 ``reconcile`` (the MQTT target function and its triggers), ``alarms``, ``restore`` (the task of
-``herd-cfn restore``). Target groups, listeners and
+``herd-cfn restore``), ``dumps`` (pg_dump: task, schedule, alarms). Target groups, listeners and
 the load balancers' security groups are imported from the edge stack.
 """
 
@@ -23,7 +23,7 @@ from troposphere import (
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.helpers import output
-from herd_cfn.templates.stacks.service import alarms, reconcile, restore, roles, security, tasks
+from herd_cfn.templates.stacks.service import alarms, dumps, reconcile, restore, roles, security, tasks
 from herd_cfn.templates.stacks.service.config import INPUTS, ServiceConfig
 
 S = names.Service
@@ -49,6 +49,7 @@ def _outputs(t: Template) -> None:
     out(S.OUT_MANAGER_EXECUTION_ROLE_ARN, roles.arn(S.EXECUTION_ROLE))
     out(S.OUT_MANAGER_SECURITY_GROUP, GetAtt(S.MANAGER_SG, "GroupId"))
     out(S.OUT_RESTORE_SECURITY_GROUP, restore.security_group(), "Group of herd-cfn restore's task")
+    out(S.OUT_DUMP_TASK_ROLE_ARN, roles.arn(S.RESTORE_TASK_ROLE))
 
 
 def build(t: Template) -> None:
@@ -57,6 +58,7 @@ def build(t: Template) -> None:
     roles.build(t)
     tasks.build(t)
     restore.build(t)
+    dumps.build(t)
     reconcile.build(t)
     alarms.build(t)
     _outputs(t)

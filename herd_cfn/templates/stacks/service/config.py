@@ -112,6 +112,9 @@ class ServiceConfig(StrictModel):
     alarm_email: Email | None = Field(None, description="Address subscribed to the alarm topic; none = no email")
     setup_type: SetupType = Field("production", description="OR_SETUP_TYPE, passed to the manager's setup tasks")
     time_zone: TimeZone = Field("Europe/Amsterdam", description="TZ of every container (they must agree)")
+    dump_retention_days: int = Field(
+        7, ge=1, le=3650, description="Days the database dumps (daily and before each deployment) stay on EFS; "
+                                      "AWS Backup keeps its own copies for its retention")
 
 
 INPUTS = (
@@ -137,6 +140,8 @@ INPUTS = (
           allowed_pattern=r"^[A-Za-z0-9_+/-]+$"),
     Input(S.LOG_RETENTION, "Log retention (days)", lambda env: env.service.log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
+    Input(S.DUMP_RETENTION, "Days to keep database dumps", lambda env: env.service.dump_retention_days,
+          type="Number", min_value=1, max_value=3650),
     optional_input(S.EMAIL_SECRET_ARN, "SMTP secret (JSON host/port/user/password/from)",
                    lambda env: env.service.email_secret_arn, SECRET_PATTERN),
     optional_input(S.ALARM_EMAIL, "Email for alarms; empty: none",
