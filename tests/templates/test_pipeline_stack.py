@@ -22,7 +22,7 @@ P = names.Pipeline
 STACK = registry.get(names.PIPELINE)
 TEMPLATE = load_yaml(STACK.template_body())
 BASE = {P.REPOSITORY: "herd-itt/openremote-custom", P.BRANCH: "dev", P.COMPUTE_TYPE: "BUILD_GENERAL1_MEDIUM",
-        P.BUILD_TIMEOUT: "60", P.DOCKERFILE: "Dockerfile", P.DOCKER_CONTEXT: ".", P.TERMINATION_WAIT: "5",
+        P.BUILD_TIMEOUT: "60", P.DOCKERFILE: "Dockerfile", P.DOCKER_CONTEXT: ".", P.TERMINATION_WAIT: "0",
         P.LOG_RETENTION: "30", P.DOMAIN: "platform-dev.herd-itt.com"}
 
 

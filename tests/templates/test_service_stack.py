@@ -240,6 +240,19 @@ def test_manager_settings(template):
     assert admin == manager_admin
 
 
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_no_environment_wipes_the_database_or_runs_in_dev_mode(template, env):
+    """OR_SETUP_RUN_ON_RESTART=true cleans the database at every start; OR_DEV_MODE=true makes that the default
+    and opens direct access grants and CORS (research notes A7): both false, whatever the environment."""
+    resources = Evaluated(template, _values(env)).resources()
+    (container,) = resources[S.MANAGER_TASK]["Properties"]["ContainerDefinitions"]
+    settings = {v["Name"]: v["Value"] for v in container["Environment"]}
+    assert settings["OR_SETUP_RUN_ON_RESTART"] == "false"
+    assert settings["OR_DEV_MODE"] == "false"
+    # Fargate's maximum, so the old task of a blue/green deployment stops cleanly.
+    assert container["StopTimeout"] == 120
+
+
 def test_email_secret_is_referenced_only_when_given(template):
     def mentions_email(resources: dict) -> bool:
         return S.EMAIL_SECRET_ARN in json.dumps(resources)
