@@ -12,7 +12,7 @@ from cfn_flip import load_yaml
 from herd_cfn import names
 from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.templates import registry
-from herd_cfn.templates.lambdas import before_allow_traffic, inline_source
+from herd_cfn.templates.lambdas import before_allow_traffic, packed_source
 from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks.pipeline import appspec_text, buildspec_text
 from herd_cfn.templates.stacks.pipeline import hook as pipeline_hook
@@ -134,7 +134,10 @@ def test_connection_is_created_unless_one_is_given(existing):
 
 def test_build_project_embeds_this_repositorys_buildspec_and_appspec():
     project = TEMPLATE["Resources"][P.BUILD_PROJECT]["Properties"]
-    assert project["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": (ROOT / "buildspec.yml").read_text()}
+    assert project["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": buildspec_text()}
+    # The same YAML as the repository's file, only the header comment left out.
+    assert yaml.safe_load(buildspec_text()) == yaml.safe_load((ROOT / "buildspec.yml").read_text())
+    assert (ROOT / "buildspec.yml").read_text().endswith(buildspec_text())
     assert project["Environment"]["PrivilegedMode"] is True
     assert project["Environment"]["ComputeType"] == {"Ref": P.COMPUTE_TYPE}
     assert project["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"]}
@@ -201,8 +204,15 @@ def test_appspec_names_the_hooks_and_container_of_names_py():
     assert target["Properties"]["TaskDefinition"] == "<TASK_DEFINITION>"
     assert target["Properties"]["LoadBalancerInfo"] == {
         "ContainerName": names.Service.MANAGER_CONTAINER, "ContainerPort": names.Service.MANAGER_HTTP_PORT}
-    assert appspec["Hooks"] == [{"BeforeAllowTraffic": P.BEFORE_ALLOW_TRAFFIC_FUNCTION},
-                                {"AfterAllowTraffic": names.Service.RECONCILE_FUNCTION_NAME}]
+    # One function per lifecycle event (AWS's appspec reference): the deploy hooks serve BeforeInstall and
+    # AfterAllowTraffic, and invoke the MQTT reconcile function from the latter.
+    assert appspec["Hooks"] == [{"BeforeInstall": P.DEPLOY_HOOKS_FUNCTION_NAME},
+                                {"BeforeAllowTraffic": P.BEFORE_ALLOW_TRAFFIC_FUNCTION},
+                                {"AfterAllowTraffic": P.DEPLOY_HOOKS_FUNCTION_NAME}]
+    # In the order CodeDeploy runs them (reference-appspec-file-structure-hooks).
+    order = ["BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"]
+    events = [next(iter(hook)) for hook in appspec["Hooks"]]
+    assert events == sorted(events, key=order.index)
 
 
 def test_codedeploy_may_invoke_exactly_the_two_hooks():
@@ -210,7 +220,7 @@ def test_codedeploy_may_invoke_exactly_the_two_hooks():
     (invoke,) = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
     assert invoke["Action"] == ["lambda:InvokeFunction"]
     assert invoke["Resource"] == [{"Fn::GetAtt": [P.HOOK_FUNCTION, "Arn"]},
-                                  {"Fn::ImportValue": "herd-service-MqttReconcileFunctionArn"}]
+                                  {"Fn::GetAtt": [P.DEPLOY_HOOKS_FUNCTION, "Arn"]}]
     hook = TEMPLATE["Resources"][P.HOOK_FUNCTION]["Properties"]
     assert hook["FunctionName"] == P.BEFORE_ALLOW_TRAFFIC_FUNCTION
     (pass_role,) = [s for s in statements if s["Action"] == ["iam:PassRole"]]
@@ -222,7 +232,7 @@ def test_codedeploy_may_invoke_exactly_the_two_hooks():
 def test_before_allow_traffic_hook_runs_in_the_vpc_and_reaches_the_test_listener():
     resources = TEMPLATE["Resources"]
     function = resources[P.HOOK_FUNCTION]["Properties"]
-    assert function["Code"]["ZipFile"] == inline_source("before_allow_traffic")
+    assert function["Code"]["ZipFile"] == packed_source("before_allow_traffic")
     assert (function["Runtime"], function["Handler"]) == ("python3.12", "index.handler")
     variables = function["Environment"]["Variables"]
     assert set(variables) == set(pipeline_hook.environment())
@@ -324,7 +334,7 @@ def test_notifications_reach_an_encrypted_topic_codestar_may_use():
 
 def test_every_log_group_keeps_logs_for_a_limited_time():
     groups = {k: v for k, v in TEMPLATE["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup"}
-    assert len(groups) == 2
+    assert len(groups) == 3  # build, BeforeAllowTraffic hook, deploy hooks
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": P.LOG_RETENTION} for g in groups.values())
 
 

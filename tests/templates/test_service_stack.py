@@ -189,14 +189,15 @@ def test_the_mqtt_target_group_belongs_to_the_reconcile_function_not_ecs(templat
     assert function["Environment"]["Variables"]["TARGET_GROUP_ARN"] == mqtt
     statements = props(template, S.RECONCILE_ROLE)["Policies"][0]["PolicyDocument"]["Statement"]
     (register,) = [s for s in statements if "elasticloadbalancing:RegisterTargets" in s["Action"]]
-    assert register["Resource"] == [{"Fn::Sub": ["${TargetGroupArn}", {"TargetGroupArn": mqtt}]}]
+    assert register["Resource"] == [mqtt]
 
 
 def test_reconcile_function_is_triggered_by_task_changes_and_a_schedule(template):
     function = props(template, S.RECONCILE_FUNCTION)
     assert function["FunctionName"] == S.RECONCILE_FUNCTION_NAME
-    assert "def handler" in function["Code"]["ZipFile"], "the real function, not a placeholder"
-    assert "was not packaged" not in function["Code"]["ZipFile"]
+    from herd_cfn.templates.lambdas import packed_source
+
+    assert function["Code"]["ZipFile"] == packed_source("mqtt_reconcile"), "the real function, not a placeholder"
     assert set(function["Environment"]["Variables"]) == {"CLUSTER_NAME", "SERVICE_NAME", "TARGET_GROUP_ARN",
                                                         "TARGET_PORT"}
     pattern = props(template, S.RECONCILE_TASK_RULE)["EventPattern"]
