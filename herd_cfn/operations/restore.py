@@ -411,7 +411,8 @@ class DumpRestore(Restore):
                       "database) or restore another dump")
             raise DeploymentError(
                 f"task {task_arn} stopped with exit code {code}: "
-                f"{container.get('reason') or task.get('stoppedReason')}. Its output is in log group {S.log_group(S.DUMP_CONTAINER)}; {state}; {self._services_down(targets)}")
+                f"{container.get('reason') or task.get('stoppedReason')}. Its output is in log group "
+                f"{S.log_group(S.DUMP_CONTAINER)}; {state}; {self._services_down(targets)}")
         self.say(f"task {task_arn} restored {name} (exit code 0)")
 
     def _services_down(self, targets: Targets) -> str:
