@@ -4,6 +4,7 @@ conditions switch what, how the BeforeAllowTraffic hook is wired, and how tight 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -372,3 +373,45 @@ def test_alarm_slots_match_the_alarms_the_service_stack_exports():
     separator, parts = joined["Fn::Join"]
     assert separator == ","
     assert len(parts) == P.ROLLBACK_ALARM_COUNT
+
+
+def test_deploy_hooks_function_runs_in_the_vpc_with_what_its_code_reads():
+    from herd_cfn.templates.lambdas import deploy_hooks
+
+    function = TEMPLATE["Resources"][P.DEPLOY_HOOKS_FUNCTION]["Properties"]
+    assert function["FunctionName"] == P.DEPLOY_HOOKS_FUNCTION_NAME
+    assert function["Timeout"] == 900  # Lambda's maximum: a dump, then the quiesce
+    assert function["VpcConfig"]["SecurityGroupIds"] == [{"Ref": P.HOOK_SECURITY_GROUP}]
+    source = (ROOT / "herd_cfn/templates/lambdas/deploy_hooks.py").read_text()
+    read = set(re.findall(r'os\.environ(?:\.get)?\[?\(?"([A-Z_]+)"', source))
+    assert read == set(function["Environment"]["Variables"]) | {"API_PORT"}  # API_PORT: 443 unless a test says
+    assert deploy_hooks.CLIENT_ID == "admin-cli"
+
+
+def test_deploy_hooks_hear_only_failed_or_stopped_deployments_of_this_group():
+    rule = TEMPLATE["Resources"][P.DEPLOY_FAILED_RULE]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
+        "detail": {"state": ["FAILURE", "STOP"], "application": [P.DEPLOY_APPLICATION_NAME],
+                   "deploymentGroup": [P.DEPLOYMENT_GROUP_NAME]}}
+    permission = TEMPLATE["Resources"][P.DEPLOY_FAILED_PERMISSION]["Properties"]
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": [P.DEPLOY_FAILED_RULE, "Arn"]}
+
+
+def test_deploy_hooks_may_run_only_the_dump_task_and_pass_only_its_roles():
+    statements = TEMPLATE["Resources"][P.DEPLOY_HOOKS_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    by_action = {action: s for s in statements for action in s["Action"]}
+    run = by_action["ecs:RunTask"]
+    assert run["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
+                                           ":task-definition/herd-dump:*"}]
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}"
+                                                                         ":${AWS::AccountId}:cluster/herd"}}}
+    passing = by_action["iam:PassRole"]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert passing["Resource"] == [{"Fn::ImportValue": "herd-service-ManagerExecutionRoleArn"},
+                                   {"Fn::ImportValue": "herd-service-DumpTaskRoleArn"}]
+    assert by_action["s3:PutObject"]["Resource"] == [{"Fn::Sub": [
+        "arn:${AWS::Partition}:s3:::${RecordBucket}/deploy-hooks/*", {"RecordBucket": {"Ref": P.ARTIFACT_BUCKET}}]}]
+    assert by_action["secretsmanager:GetSecretValue"]["Resource"] == [
+        {"Fn::ImportValue": "herd-data-AdminPasswordSecretArn"}]
