@@ -8,6 +8,8 @@ Size: CloudFormation once limited ZipFile to 4096 characters; today the limit is
 builds (cfn-lint's schema and troposphere's check say the same). What binds is the template: every
 template must stay under 51,200 bytes. So the deployable source is minified (docstrings, comments and
 annotations dropped, one-space indents) and held to :data:`INLINE_SOURCE_BUDGET`, our own budget.
+The templates hold it packed (:func:`packed_source`: zlib and base85 behind a two-line loader, about half
+the size), since the service and pipeline templates run close to that limit.
 
 IAM, as data for the stacks: each entry is (actions, resource, condition). ``resource`` (or a tuple of them) is an
 ``Fn::Sub`` string whose ``${Name}`` variables the stack fills in (besides the AWS:: pseudo
