@@ -32,6 +32,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from herd_cfn import names
 from herd_cfn.templates.lambdas import deploy_hooks
 from tests.templates.test_lambda_before_allow_traffic import DOMAIN, LB_ARN, pki  # noqa: F401 (fixture)
 
@@ -245,12 +246,14 @@ class Stubs:
                 "startedBy": "herd-deploy-hooks", "networkConfiguration": {"awsvpcConfiguration": {
                     "subnets": ["subnet-a", "subnet-b"], "securityGroups": ["sg-restore", "sg-efs"],
                     "assignPublicIp": "DISABLED"}},
-                "overrides": {"containerOverrides": [{"name": "dump", "environment": [
+                # The container of the service stack's dump task definition.
+                "overrides": {"containerOverrides": [{"name": names.Service.DUMP_CONTAINER, "environment": [
                     {"name": "DUMP_LABEL", "value": DEPLOYMENT}]}]}})
         for status in statuses:
             task = {"taskArn": DUMP_TASK, "lastStatus": status}
             if status == "STOPPED":
-                task.update(containers=[{"name": "dump", "exitCode": exit_code}], stoppedReason="exited")
+                task.update(containers=[{"name": names.Service.DUMP_CONTAINER, "exitCode": exit_code}],
+                            stoppedReason="exited")
             self.stubs["ecs"].add_response("describe_tasks", {"tasks": [task]},
                                            {"cluster": CLUSTER, "tasks": [DUMP_TASK]})
 
