@@ -415,3 +415,7 @@ def test_deploy_hooks_may_run_only_the_dump_task_and_pass_only_its_roles():
         "arn:${AWS::Partition}:s3:::${RecordBucket}/deploy-hooks/*", {"RecordBucket": {"Ref": P.ARTIFACT_BUCKET}}]}]
     assert by_action["secretsmanager:GetSecretValue"]["Resource"] == [
         {"Fn::ImportValue": "herd-data-AdminPasswordSecretArn"}]
+
+
+def test_the_pipeline_waits_for_the_functions_its_appspec_names():
+    assert set(TEMPLATE["Resources"][P.PIPELINE]["DependsOn"]) == {P.HOOK_FUNCTION, P.DEPLOY_HOOKS_FUNCTION}

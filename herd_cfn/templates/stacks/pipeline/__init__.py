@@ -328,7 +328,9 @@ def _pipeline(t: Template) -> None:
         InputArtifacts=[codepipeline.InputArtifacts(Name=P.BUILD_ARTIFACT)],
     )])
     t.add_resource(codepipeline.Pipeline(
-        P.PIPELINE, Name=P.PIPELINE_NAME, PipelineType="V2",
+        # A new pipeline starts its first execution at once; the appspec's hook functions must exist by its
+        # Deploy stage (CodeDeploy finds them by name).
+        P.PIPELINE, DependsOn=[P.HOOK_FUNCTION, P.DEPLOY_HOOKS_FUNCTION], Name=P.PIPELINE_NAME, PipelineType="V2",
         # A newer push replaces one still waiting: fewer restarts of the singleton manager.
         ExecutionMode="SUPERSEDED", RestartExecutionOnUpdate=False,
         RoleArn=GetAtt(P.PIPELINE_ROLE, "Arn"),
