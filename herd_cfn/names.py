@@ -145,6 +145,8 @@ class Data:
     # Rooted at "/" for the restore task (herd-cfn restore): one per owner of a live directory.
     RESTORE_POSTGRES_ACCESS_POINT = "RestoreAsPostgresAccessPoint"
     RESTORE_MANAGER_ACCESS_POINT = "RestoreAsManagerStorageAccessPoint"
+    # pg_dump files of the dump task (uid 70): outlive every stack, backed up with the file system.
+    DUMPS_ACCESS_POINT = "DumpsAccessPoint"
     BACKUP_VAULT = "BackupVault"
     BACKUP_PLAN = "BackupPlan"
     BACKUP_SELECTION = "BackupSelection"
@@ -196,6 +198,8 @@ class Data:
     OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN = "RestoreAsPostgresAccessPointArn"
     OUT_RESTORE_MANAGER_ACCESS_POINT = "RestoreAsManagerStorageAccessPointId"
     OUT_RESTORE_MANAGER_ACCESS_POINT_ARN = "RestoreAsManagerStorageAccessPointArn"
+    OUT_DUMPS_ACCESS_POINT = "DumpsAccessPointId"
+    OUT_DUMPS_ACCESS_POINT_ARN = "DumpsAccessPointArn"
 
 
 class Edge:
@@ -282,6 +286,9 @@ class Service:
     MANAGER_TASK_FAMILY = f"{PROJECT}-manager"  # buildspec reads the newest revision of this family
     RESTORE_TASK_FAMILY = f"{PROJECT}-restore"  # herd-cfn restore runs the newest revision of this family
     RESTORE_CONTAINER = "restore"
+    # pg_dump of the database (schedule, BeforeInstall hook) and pg_restore (herd-cfn restore --dump).
+    DUMP_TASK_FAMILY = f"{PROJECT}-dump"
+    DUMP_CONTAINER = "dump"
     RECONCILE_FUNCTION_NAME = f"{PROJECT}-mqtt-target-reconcile"
 
     CLUSTER_NAME = PROJECT
@@ -385,6 +392,15 @@ class Service:
     RESTORE_TASK = "RestoreTaskDefinition"
     KEYCLOAK_TASK_ROLE = "KeycloakTaskRole"  # ECS Exec needs a task role; Keycloak itself calls no AWS API
     EXEC_POLICY = "ExecSessionPolicy"
+    DUMP_LOG_GROUP = "DumpLogGroup"
+    DUMP_TASK = "DumpTaskDefinition"
+    DUMP_TO_POSTGRES_EGRESS = "RestoreToPostgres5432Egress"  # the dump task runs in the restore group
+    DUMP_SCHEDULE_ROLE = "DumpScheduleRole"
+    DUMP_SCHEDULE_RULE = "DumpScheduleRule"
+    DUMP_SUCCESS_FILTER = "DumpSucceededMetricFilter"
+    ALARM_DUMP_MISSING = "DumpMissingAlarm"
+    # Parameter
+    DUMP_RETENTION = "DumpRetentionDays"
 
     # Outputs / exports (agreed with the pipeline stack; export_name(SERVICE, ...))
     OUT_CLUSTER_NAME = "ClusterName"
@@ -398,6 +414,7 @@ class Service:
     OUT_MANAGER_SECURITY_GROUP = "ManagerSecurityGroupId"
     OUT_RESTORE_SECURITY_GROUP = "RestoreSecurityGroupId"  # herd-cfn restore runs its task in it
     OUT_EXEC = "ExecuteCommand"  # "true"/"false": herd-cfn shell refuses early when exec is off
+    OUT_DUMP_TASK_ROLE_ARN = "DumpTaskRoleArn"  # the restore task role; the deploy hook passes it to a dump
 
 
 class Pipeline:
@@ -463,6 +480,13 @@ class Pipeline:
     HOOK_SECURITY_GROUP = "BeforeAllowTrafficSecurityGroup"
     HOOK_TO_ALB_INGRESS = "LoadBalancerIngressFromBeforeAllowTraffic"
     HOOK_FUNCTION = "BeforeAllowTrafficFunction"
+    # BeforeInstall (dump, quiesce) and AfterAllowTraffic (MQTT targets, re-enable), and failed deployments.
+    DEPLOY_HOOKS_FUNCTION_NAME = f"{PROJECT}-manager-deploy-hooks"
+    DEPLOY_HOOKS_LOG_GROUP = "DeployHooksLogGroup"
+    DEPLOY_HOOKS_ROLE = "DeployHooksRole"
+    DEPLOY_HOOKS_FUNCTION = "DeployHooksFunction"
+    DEPLOY_FAILED_RULE = "DeploymentFailedRule"
+    DEPLOY_FAILED_PERMISSION = "DeploymentFailedPermission"
     # Outputs / exports
     OUT_CONNECTION_ARN = "GitHubConnectionArn"  # the CLI's `status` reads it
     OUT_CONNECTION_NOTE = "GitHubConnectionNote"

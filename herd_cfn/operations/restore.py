@@ -1,4 +1,5 @@
-"""``herd-cfn restore``: put the database and the manager's /storage back to an AWS Backup recovery point.
+"""``herd-cfn restore``: put the database and the manager's /storage back to an AWS Backup recovery point,
+or (``--dump``, :class:`DumpRestore` below) the database alone back to a pg_dump file.
 
 AWS Backup restores items to the source file system into a new directory ``aws-backup-restore_<time>``
 at its root, next to the live data; it never overwrites anything. So the command:
@@ -36,6 +37,7 @@ from herd_cfn.operations.aws import AwsContext, translate_errors
 from herd_cfn.operations.progress import Progress
 from herd_cfn.operations.waiting import Waiting
 from herd_cfn.templates.stacks.data import MANAGER_STORAGE_PATH, POSTGRES_DATA_PATH
+from herd_cfn.templates.stacks.service.dumps import DATABASE, DUMPS_MOUNT, RESTORE_SCRIPT
 from herd_cfn.templates.stacks.service.restore import AS_MANAGER_MOUNT, AS_POSTGRES_MOUNT
 
 D, N, S = names.Data, names.Network, names.Service
@@ -305,4 +307,135 @@ def restore(ctx: AwsContext, env: Environment, recovery_point: str, progress: Pr
         progress.log("not confirmed: nothing was changed")
         return False
     job.run(recovery_point, targets)
+    return True
+
+
+# --- herd-cfn restore --dump -------------------------------------------------------------------------------
+
+# The names the dump task writes (service/dumps.py) and names an operator may give a dump copied there by hand.
+DUMP_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9._-]{0,200}\.dump"
+# Stopped first, started last. Keycloak's tables are in the same database, which the restore drops.
+DUMP_SERVICES = (S.MANAGER_SERVICE_NAME, S.KEYCLOAK_SERVICE_NAME)
+DUMP_FAMILIES = {S.MANAGER_SERVICE_NAME: S.MANAGER_TASK_FAMILY,
+                 S.KEYCLOAK_SERVICE_NAME: f"{S.CLUSTER_NAME}-{S.KEYCLOAK_CONTAINER}"}
+
+
+class DumpRestore(Restore):
+    """Puts the ``openremote`` database back to a ``pg_dump`` file in /dumps (the dump task's directory).
+
+    1. scales the manager and Keycloak to 0 (both use the database; PostgreSQL keeps running) and waits until
+       none of their tasks runs;
+    2. runs the dump task with its restore script: drop and create the database, CREATE EXTENSION
+       timescaledb, timescaledb_pre_restore(), pg_restore, timescaledb_post_restore();
+    3. scales Keycloak back to its count, then the manager to 1.
+    /storage is not touched: a dump holds the database only.
+    """
+
+    def prepare_dump(self) -> tuple[Targets, dict[str, int]]:
+        """Read-only: the exports and the services' desired counts (Keycloak may run several)."""
+        targets = find_targets(self.cfn, self.env)
+        with translate_errors(f"reading services {', '.join(DUMP_SERVICES)} in cluster {targets.cluster}"):
+            found = self.ecs.describe_services(cluster=targets.cluster, services=list(DUMP_SERVICES))["services"]
+        counts = {s["serviceName"]: s["desiredCount"] for s in found}
+        missing = [s for s in DUMP_SERVICES if s not in counts]
+        if missing:
+            raise DeploymentError(f"service(s) {', '.join(missing)} not found in cluster {targets.cluster}: roll out "
+                                  f"the service stack first (herd-cfn rollout --env {self.env.name} --stack service)")
+        self.counts = {service: max(count, 1) for service, count in counts.items()}
+        return targets, self.counts
+
+    def plan_dump(self, name: str, targets: Targets) -> list[str]:
+        return [
+            f"scale {' and '.join(DUMP_SERVICES)} in cluster {targets.cluster} to 0 and wait until none of their "
+            "tasks runs (postgresql keeps running)",
+            f"run task {S.DUMP_TASK_FAMILY}: drop and re-create database {DATABASE}, then pg_restore "
+            f"{DUMPS_MOUNT}/{name} between timescaledb_pre_restore() and timescaledb_post_restore()",
+            "scale " + " and ".join(f"{s} back to {self.counts[s]}" for s in reversed(DUMP_SERVICES)),
+        ]
+
+    def run_dump(self, name: str, targets: Targets) -> None:
+        self.scale_services(targets, 0)
+        self.restore_database(name, targets)
+        self.scale_services(targets, None)
+        self.say(f"done: database {DATABASE} is {name}; /storage was not changed")
+
+    def scale_services(self, targets: Targets, count: int | None) -> None:
+        order = DUMP_SERVICES if count == 0 else tuple(reversed(DUMP_SERVICES))
+        for service in order:
+            wanted = self.counts[service] if count is None else count
+            self.say(f"scaling {service} to {wanted}")
+            with translate_errors(f"scaling {service} to {wanted}; {self._services_down(targets)}"):
+                self.ecs.update_service(cluster=targets.cluster, service=service, desiredCount=wanted)
+        if count == 0:
+            self.say(f"waiting until no task of {' or '.join(DUMP_SERVICES)} runs")
+            self._wait(lambda: f"{len(self._live(targets))} task(s) running", lambda s: s.startswith("0 "),
+                       f"waiting for the tasks of {' and '.join(DUMP_SERVICES)} to stop", targets)
+
+    def _live(self, targets: Targets) -> list[str]:
+        live: list[str] = []
+        for family in DUMP_FAMILIES.values():
+            live += self.ecs.list_tasks(cluster=targets.cluster, family=family, desiredStatus="RUNNING")["taskArns"]
+            stopping = self.ecs.list_tasks(cluster=targets.cluster, family=family, desiredStatus="STOPPED")["taskArns"]
+            if stopping:
+                tasks = self.ecs.describe_tasks(cluster=targets.cluster, tasks=stopping[:100])["tasks"]
+                live += [t["taskArn"] for t in tasks if t.get("lastStatus") != "STOPPED"]
+        return live
+
+    def restore_database(self, name: str, targets: Targets) -> None:
+        self.say(f"running task {S.DUMP_TASK_FAMILY} to restore {name}")
+        with translate_errors(f"starting task {S.DUMP_TASK_FAMILY}; the database was not touched; "
+                              f"{self._services_down(targets)}"):
+            started = self.ecs.run_task(
+                cluster=targets.cluster, taskDefinition=S.DUMP_TASK_FAMILY, launchType="FARGATE", count=1,
+                startedBy=STARTED_BY, networkConfiguration={"awsvpcConfiguration": self._network(targets)},
+                overrides={"containerOverrides": [{
+                    "name": S.DUMP_CONTAINER, "command": [RESTORE_SCRIPT, "herd-restore", DUMPS_MOUNT, name]}]})
+        if not started.get("tasks"):
+            reasons = "; ".join(f.get("reason", "") for f in started.get("failures", []))
+            raise DeploymentError(f"task {S.DUMP_TASK_FAMILY} did not start ({reasons or 'no reason given'}); the "
+                                  f"database was not touched; {self._services_down(targets)}")
+        task_arn = started["tasks"][0]["taskArn"]
+        task: dict[str, Any] = {}
+
+        def describe() -> str:
+            found = self.ecs.describe_tasks(cluster=targets.cluster, tasks=[task_arn])["tasks"]
+            task.update(found[0] if found else {})
+            return task.get("lastStatus", "UNKNOWN")
+
+        self._wait(describe, lambda s: s == "STOPPED", f"task {task_arn}", targets)
+        container = next((c for c in task.get("containers", []) if c.get("name") == S.DUMP_CONTAINER), {})
+        code = container.get("exitCode")
+        if code != 0:
+            state = {3: f"there is no dump {name} in {DUMPS_MOUNT}; the database was not touched"}.get(
+                code, f"database {DATABASE} may be partly restored: run the restore again (it starts from a new "
+                      "database) or restore another dump")
+            raise DeploymentError(
+                f"task {task_arn} stopped with exit code {code}: "
+                f"{container.get('reason') or task.get('stoppedReason')}. Its output is in log group "
+                f"{S.log_group(S.DUMP_CONTAINER)}; {state}; {self._services_down(targets)}")
+        self.say(f"task {task_arn} restored {name} (exit code 0)")
+
+    def _services_down(self, targets: Targets) -> str:
+        back = "; ".join(f"aws ecs update-service --cluster {targets.cluster} --service {s} --desired-count "
+                         f"{self.counts[s]}" for s in reversed(DUMP_SERVICES))
+        return f"{' and '.join(DUMP_SERVICES)} may be scaled to 0; bring them back with: {back}"
+
+
+def restore_dump(ctx: AwsContext, env: Environment, name: str, progress: Progress, *, plan_only: bool,
+                 confirm: Callable[[str], bool]) -> bool:
+    """``herd-cfn restore --dump NAME``. Returns False when the user said no (nothing changed)."""
+    job = DumpRestore(ctx, env, progress)
+    targets, _ = job.prepare_dump()
+    progress.log(f"restore {env.name} (account {env.account_id}, {env.region}) from dump {name}, "
+                 f"{'plan only' if plan_only else 'steps'}:")
+    for number, step in enumerate(job.plan_dump(name, targets), 1):
+        progress.log(f"  {number}. {step}")
+    if plan_only:
+        progress.log("plan only: nothing was changed")
+        return True
+    if not confirm(f"Replace database {DATABASE} of {env.name} with {name}? The platform is down until step 3. "
+                   "[y/N] "):
+        progress.log("not confirmed: nothing was changed")
+        return False
+    job.run_dump(name, targets)
     return True

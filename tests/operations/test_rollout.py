@@ -83,7 +83,8 @@ def test_data_stack_in_each_account_uses_that_accounts_network(rolled_out):
         assert sorted(p["AccessPointId"] for p in points) == sorted(
             export(exports, names.DATA, output)
             for output in (names.Data.OUT_POSTGRES_ACCESS_POINT, names.Data.OUT_MANAGER_ACCESS_POINT,
-                           names.Data.OUT_RESTORE_POSTGRES_ACCESS_POINT, names.Data.OUT_RESTORE_MANAGER_ACCESS_POINT))
+                           names.Data.OUT_RESTORE_POSTGRES_ACCESS_POINT, names.Data.OUT_RESTORE_MANAGER_ACCESS_POINT,
+                           names.Data.OUT_DUMPS_ACCESS_POINT))
 
 
 def test_instance_stacks_are_named_as_aws_names_them(rolled_out):

@@ -132,10 +132,11 @@ def test_efs_groups_egress_is_closed_except_nfs_to_efs(template):
 
 def test_access_points_enforce_each_images_owner(template):
     points = _resources(template, "AWS::EFS::AccessPoint")
-    # The two at "/" serve only herd-cfn restore's task (tests/operations/test_restore.py).
+    # The two at "/" serve only herd-cfn restore's task (tests/operations/test_restore.py); /dumps the dump task.
     assert set(points) == {D.POSTGRES_ACCESS_POINT, D.MANAGER_ACCESS_POINT, D.RESTORE_POSTGRES_ACCESS_POINT,
-                           D.RESTORE_MANAGER_ACCESS_POINT}
-    points = {k: v for k, v in points.items() if k in (D.POSTGRES_ACCESS_POINT, D.MANAGER_ACCESS_POINT)}
+                           D.RESTORE_MANAGER_ACCESS_POINT, D.DUMPS_ACCESS_POINT}
+    points = {k: v for k, v in points.items()
+              if k in (D.POSTGRES_ACCESS_POINT, D.MANAGER_ACCESS_POINT, D.DUMPS_ACCESS_POINT)}
     postgres = points[D.POSTGRES_ACCESS_POINT]["Properties"]
     # openremote/postgresql: usermod -u 70 / groupmod -g 70 (see the comment in herd_cfn/templates/stacks/data/).
     assert postgres["PosixUser"] == {"Uid": "70", "Gid": "70"}

@@ -8,30 +8,50 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from herd_cfn.templates.lambdas import INLINE_SOURCE_BUDGET, MODULES, inline_source, minify
+from herd_cfn.templates.lambdas import (
+    INLINE_SOURCE_BUDGET,
+    MODULES,
+    PACKED_SOURCE_LIMIT,
+    inline_source,
+    minify,
+    packed_source,
+)
 
 
 def load(module_name):
-    """The inline source run as its own module, as Lambda imports index.py."""
+    """The template's source run as its own module, as Lambda imports index.py."""
     module = types.ModuleType("index")
-    exec(compile(inline_source(module_name), "index.py", "exec"), module.__dict__)
+    exec(compile(packed_source(module_name), "index.py", "exec"), module.__dict__)
     return module
 
 
 @pytest.mark.parametrize("module_name", MODULES)
 def test_inline_source_compiles_keeps_the_handler_and_fits_the_budget(module_name):
-    source = inline_source(module_name)
+    source = inline_source(module_name, budget=PACKED_SOURCE_LIMIT)
     compile(source, "index.py", "exec")
     assert "\ndef handler(event, context):\n aws = clients()\n" in source  # one-space indents
-    assert len(source) <= INLINE_SOURCE_BUDGET
+    assert len(packed_source(module_name)) <= INLINE_SOURCE_BUDGET  # what lands in the template
     assert '"""' not in source  # docstrings gone
 
 
 @pytest.mark.parametrize("module_name", MODULES)
+def test_packed_source_runs_exactly_the_inline_source(module_name):
+    """What the template holds (a zlib/base85 loader) defines the same module Lambda would get from the text."""
+    module = types.ModuleType("index")
+    exec(compile(packed_source(module_name), "index.py", "exec"), module.__dict__)
+    plain = types.ModuleType("plain")
+    exec(compile(inline_source(module_name, budget=PACKED_SOURCE_LIMIT), "plain.py", "exec"), plain.__dict__)
+    assert callable(module.handler)
+    assert module.handler.__code__.co_code == plain.handler.__code__.co_code
+    assert len(packed_source(module_name)) < len(inline_source(module_name, budget=PACKED_SOURCE_LIMIT))
+
+
+@pytest.mark.parametrize("module_name", MODULES)
 def test_inline_source_imports_only_the_standard_library_and_boto3(module_name):
-    imports = {line.split()[1].split(".")[0] for line in inline_source(module_name).splitlines()
+    imports = {line.split()[1].split(".")[0]
+               for line in inline_source(module_name, budget=PACKED_SOURCE_LIMIT).splitlines()
                if line.startswith(("import ", "from "))}
-    assert imports <= {"__future__", "os", "time", "socket", "ssl", "http", "boto3", "botocore"}
+    assert imports <= {"__future__", "os", "time", "socket", "ssl", "http", "json", "urllib", "boto3", "botocore"}
 
 
 def test_inline_source_refuses_what_exceeds_the_budget():

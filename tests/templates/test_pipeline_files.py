@@ -91,3 +91,12 @@ def test_good_optional_settings_reach_the_parameter_values(project_copy):
     assert values[names.Pipeline.NOTIFICATION_EMAIL] == "ops@herd-itt.com"
     assert values[names.Pipeline.BRANCH] == "release/2026-08"
     assert values[names.Pipeline.DOCKER_HUB_SECRET_ARN] == ""
+
+
+def test_old_manager_is_terminated_as_soon_as_traffic_moved_by_default():
+    """The manager is a singleton: by default no termination wait (docs/deployments.md says what it costs)."""
+    from herd_cfn.templates.stacks.pipeline.config import PipelineConfig
+
+    assert PipelineConfig.model_fields["termination_wait_minutes"].default == 0
+    project = load_project(ROOT / "parameters")
+    assert {env.pipeline.termination_wait_minutes for env in project.environments.values()} == {0}

@@ -4,6 +4,7 @@ conditions switch what, how the BeforeAllowTraffic hook is wired, and how tight 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -12,7 +13,7 @@ from cfn_flip import load_yaml
 from herd_cfn import names
 from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.templates import registry
-from herd_cfn.templates.lambdas import before_allow_traffic, inline_source
+from herd_cfn.templates.lambdas import before_allow_traffic, packed_source
 from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks.pipeline import appspec_text, buildspec_text
 from herd_cfn.templates.stacks.pipeline import hook as pipeline_hook
@@ -22,7 +23,7 @@ P = names.Pipeline
 STACK = registry.get(names.PIPELINE)
 TEMPLATE = load_yaml(STACK.template_body())
 BASE = {P.REPOSITORY: "herd-itt/openremote-custom", P.BRANCH: "dev", P.COMPUTE_TYPE: "BUILD_GENERAL1_MEDIUM",
-        P.BUILD_TIMEOUT: "60", P.DOCKERFILE: "Dockerfile", P.DOCKER_CONTEXT: ".", P.TERMINATION_WAIT: "5",
+        P.BUILD_TIMEOUT: "60", P.DOCKERFILE: "Dockerfile", P.DOCKER_CONTEXT: ".", P.TERMINATION_WAIT: "0",
         P.LOG_RETENTION: "30", P.DOMAIN: "platform-dev.herd-itt.com"}
 
 
@@ -134,7 +135,10 @@ def test_connection_is_created_unless_one_is_given(existing):
 
 def test_build_project_embeds_this_repositorys_buildspec_and_appspec():
     project = TEMPLATE["Resources"][P.BUILD_PROJECT]["Properties"]
-    assert project["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": (ROOT / "buildspec.yml").read_text()}
+    assert project["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": buildspec_text()}
+    # The same YAML as the repository's file, only the header comment left out.
+    assert yaml.safe_load(buildspec_text()) == yaml.safe_load((ROOT / "buildspec.yml").read_text())
+    assert (ROOT / "buildspec.yml").read_text().endswith(buildspec_text())
     assert project["Environment"]["PrivilegedMode"] is True
     assert project["Environment"]["ComputeType"] == {"Ref": P.COMPUTE_TYPE}
     assert project["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"]}
@@ -201,8 +205,15 @@ def test_appspec_names_the_hooks_and_container_of_names_py():
     assert target["Properties"]["TaskDefinition"] == "<TASK_DEFINITION>"
     assert target["Properties"]["LoadBalancerInfo"] == {
         "ContainerName": names.Service.MANAGER_CONTAINER, "ContainerPort": names.Service.MANAGER_HTTP_PORT}
-    assert appspec["Hooks"] == [{"BeforeAllowTraffic": P.BEFORE_ALLOW_TRAFFIC_FUNCTION},
-                                {"AfterAllowTraffic": names.Service.RECONCILE_FUNCTION_NAME}]
+    # One function per lifecycle event (AWS's appspec reference): the deploy hooks serve BeforeInstall and
+    # AfterAllowTraffic, and invoke the MQTT reconcile function from the latter.
+    assert appspec["Hooks"] == [{"BeforeInstall": P.DEPLOY_HOOKS_FUNCTION_NAME},
+                                {"BeforeAllowTraffic": P.BEFORE_ALLOW_TRAFFIC_FUNCTION},
+                                {"AfterAllowTraffic": P.DEPLOY_HOOKS_FUNCTION_NAME}]
+    # In the order CodeDeploy runs them (reference-appspec-file-structure-hooks).
+    order = ["BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"]
+    events = [next(iter(hook)) for hook in appspec["Hooks"]]
+    assert events == sorted(events, key=order.index)
 
 
 def test_codedeploy_may_invoke_exactly_the_two_hooks():
@@ -210,7 +221,7 @@ def test_codedeploy_may_invoke_exactly_the_two_hooks():
     (invoke,) = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
     assert invoke["Action"] == ["lambda:InvokeFunction"]
     assert invoke["Resource"] == [{"Fn::GetAtt": [P.HOOK_FUNCTION, "Arn"]},
-                                  {"Fn::ImportValue": "herd-service-MqttReconcileFunctionArn"}]
+                                  {"Fn::GetAtt": [P.DEPLOY_HOOKS_FUNCTION, "Arn"]}]
     hook = TEMPLATE["Resources"][P.HOOK_FUNCTION]["Properties"]
     assert hook["FunctionName"] == P.BEFORE_ALLOW_TRAFFIC_FUNCTION
     (pass_role,) = [s for s in statements if s["Action"] == ["iam:PassRole"]]
@@ -222,7 +233,7 @@ def test_codedeploy_may_invoke_exactly_the_two_hooks():
 def test_before_allow_traffic_hook_runs_in_the_vpc_and_reaches_the_test_listener():
     resources = TEMPLATE["Resources"]
     function = resources[P.HOOK_FUNCTION]["Properties"]
-    assert function["Code"]["ZipFile"] == inline_source("before_allow_traffic")
+    assert function["Code"]["ZipFile"] == packed_source("before_allow_traffic")
     assert (function["Runtime"], function["Handler"]) == ("python3.12", "index.handler")
     variables = function["Environment"]["Variables"]
     assert set(variables) == set(pipeline_hook.environment())
@@ -324,7 +335,7 @@ def test_notifications_reach_an_encrypted_topic_codestar_may_use():
 
 def test_every_log_group_keeps_logs_for_a_limited_time():
     groups = {k: v for k, v in TEMPLATE["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup"}
-    assert len(groups) == 2
+    assert len(groups) == 3  # build, BeforeAllowTraffic hook, deploy hooks
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": P.LOG_RETENTION} for g in groups.values())
 
 
@@ -362,3 +373,49 @@ def test_alarm_slots_match_the_alarms_the_service_stack_exports():
     separator, parts = joined["Fn::Join"]
     assert separator == ","
     assert len(parts) == P.ROLLBACK_ALARM_COUNT
+
+
+def test_deploy_hooks_function_runs_in_the_vpc_with_what_its_code_reads():
+    from herd_cfn.templates.lambdas import deploy_hooks
+
+    function = TEMPLATE["Resources"][P.DEPLOY_HOOKS_FUNCTION]["Properties"]
+    assert function["FunctionName"] == P.DEPLOY_HOOKS_FUNCTION_NAME
+    assert function["Timeout"] == 900  # Lambda's maximum: a dump, then the quiesce
+    assert function["VpcConfig"]["SecurityGroupIds"] == [{"Ref": P.HOOK_SECURITY_GROUP}]
+    source = (ROOT / "herd_cfn/templates/lambdas/deploy_hooks.py").read_text()
+    read = set(re.findall(r'os\.environ(?:\.get)?\[?\(?"([A-Z_]+)"', source))
+    assert read == set(function["Environment"]["Variables"]) | {"API_PORT"}  # API_PORT: 443 unless a test says
+    assert deploy_hooks.CLIENT_ID == "admin-cli"
+
+
+def test_deploy_hooks_hear_only_failed_or_stopped_deployments_of_this_group():
+    rule = TEMPLATE["Resources"][P.DEPLOY_FAILED_RULE]["Properties"]
+    assert rule["EventPattern"] == {
+        "source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],
+        "detail": {"state": ["FAILURE", "STOP"], "application": [P.DEPLOY_APPLICATION_NAME],
+                   "deploymentGroup": [P.DEPLOYMENT_GROUP_NAME]}}
+    permission = TEMPLATE["Resources"][P.DEPLOY_FAILED_PERMISSION]["Properties"]
+    assert permission["Principal"] == "events.amazonaws.com"
+    assert permission["SourceArn"] == {"Fn::GetAtt": [P.DEPLOY_FAILED_RULE, "Arn"]}
+
+
+def test_deploy_hooks_may_run_only_the_dump_task_and_pass_only_its_roles():
+    statements = TEMPLATE["Resources"][P.DEPLOY_HOOKS_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    by_action = {action: s for s in statements for action in s["Action"]}
+    run = by_action["ecs:RunTask"]
+    assert run["Resource"] == [{"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
+                                           ":task-definition/herd-dump:*"}]
+    assert run["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::Sub": "arn:${AWS::Partition}:ecs:${AWS::Region}"
+                                                                         ":${AWS::AccountId}:cluster/herd"}}}
+    passing = by_action["iam:PassRole"]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert passing["Resource"] == [{"Fn::ImportValue": "herd-service-ManagerExecutionRoleArn"},
+                                   {"Fn::ImportValue": "herd-service-DumpTaskRoleArn"}]
+    assert by_action["s3:PutObject"]["Resource"] == [{"Fn::Sub": [
+        "arn:${AWS::Partition}:s3:::${RecordBucket}/deploy-hooks/*", {"RecordBucket": {"Ref": P.ARTIFACT_BUCKET}}]}]
+    assert by_action["secretsmanager:GetSecretValue"]["Resource"] == [
+        {"Fn::ImportValue": "herd-data-AdminPasswordSecretArn"}]
+
+
+def test_the_pipeline_waits_for_the_functions_its_appspec_names():
+    assert set(TEMPLATE["Resources"][P.PIPELINE]["DependsOn"]) == {P.HOOK_FUNCTION, P.DEPLOY_HOOKS_FUNCTION}

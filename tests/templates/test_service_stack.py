@@ -64,7 +64,8 @@ def test_task_groups_admit_only_their_callers(template):
 
     assert sources(S.MANAGER_SG) == {(ALB_GROUP, 8080), (NLB_GROUP, 1883)}
     assert sources(S.KEYCLOAK_SG) == {(ALB_GROUP, 8080), (S.MANAGER_SG, 8080)}
-    assert sources(S.POSTGRES_SG) == {(S.MANAGER_SG, 5432), (S.KEYCLOAK_SG, 5432)}
+    # The restore group is the dump task's (pg_dump, and pg_restore for herd-cfn restore --dump).
+    assert sources(S.POSTGRES_SG) == {(S.MANAGER_SG, 5432), (S.KEYCLOAK_SG, 5432), (S.RESTORE_SG, 5432)}
 
 
 def test_load_balancer_egress_matches_the_task_ingress(template):
@@ -138,7 +139,7 @@ def test_efs_mounts_are_limited_to_each_tasks_access_points(template):
 
 def test_every_log_group_has_a_retention(template):
     groups = of_type(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 5
+    assert len(groups) == 6  # postgresql, keycloak, manager, restore, dump, MQTT reconcile
     for name, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": S.LOG_RETENTION}, name
 
@@ -188,14 +189,15 @@ def test_the_mqtt_target_group_belongs_to_the_reconcile_function_not_ecs(templat
     assert function["Environment"]["Variables"]["TARGET_GROUP_ARN"] == mqtt
     statements = props(template, S.RECONCILE_ROLE)["Policies"][0]["PolicyDocument"]["Statement"]
     (register,) = [s for s in statements if "elasticloadbalancing:RegisterTargets" in s["Action"]]
-    assert register["Resource"] == [{"Fn::Sub": ["${TargetGroupArn}", {"TargetGroupArn": mqtt}]}]
+    assert register["Resource"] == [mqtt]
 
 
 def test_reconcile_function_is_triggered_by_task_changes_and_a_schedule(template):
     function = props(template, S.RECONCILE_FUNCTION)
     assert function["FunctionName"] == S.RECONCILE_FUNCTION_NAME
-    assert "def handler" in function["Code"]["ZipFile"], "the real function, not a placeholder"
-    assert "was not packaged" not in function["Code"]["ZipFile"]
+    from herd_cfn.templates.lambdas import packed_source
+
+    assert function["Code"]["ZipFile"] == packed_source("mqtt_reconcile"), "the real function, not a placeholder"
     assert set(function["Environment"]["Variables"]) == {"CLUSTER_NAME", "SERVICE_NAME", "TARGET_GROUP_ARN",
                                                         "TARGET_PORT"}
     pattern = props(template, S.RECONCILE_TASK_RULE)["EventPattern"]
@@ -237,6 +239,19 @@ def test_manager_settings(template):
     admin = {s["Name"]: s["ValueFrom"] for s in keycloak["Secrets"]}["KEYCLOAK_ADMIN_PASSWORD"]
     manager_admin = {s["Name"]: s["ValueFrom"] for s in container["Secrets"] if "Name" in s}["OR_ADMIN_PASSWORD"]
     assert admin == manager_admin
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_no_environment_wipes_the_database_or_runs_in_dev_mode(template, env):
+    """OR_SETUP_RUN_ON_RESTART=true cleans the database at every start; OR_DEV_MODE=true makes that the default
+    and opens direct access grants and CORS (research notes A7): both false, whatever the environment."""
+    resources = Evaluated(template, _values(env)).resources()
+    (container,) = resources[S.MANAGER_TASK]["Properties"]["ContainerDefinitions"]
+    settings = {v["Name"]: v["Value"] for v in container["Environment"]}
+    assert settings["OR_SETUP_RUN_ON_RESTART"] == "false"
+    assert settings["OR_DEV_MODE"] == "false"
+    # Fargate's maximum, so the old task of a blue/green deployment stops cleanly.
+    assert container["StopTimeout"] == 120
 
 
 def test_email_secret_is_referenced_only_when_given(template):

@@ -1,19 +1,21 @@
-"""``herd-cfn restore``: the database and /storage from an AWS Backup recovery point."""
+"""``herd-cfn restore``: the database and /storage from an AWS Backup recovery point, or the database from a
+pg_dump file (``--dump``)."""
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 
 from herd_cfn import names
 from herd_cfn.cli.options import add_aws_access, add_waiting, aws_access, with_progress
 from herd_cfn.errors import InputError
 from herd_cfn.operations.progress import Progress
-from herd_cfn.operations.restore import restore
+from herd_cfn.operations.restore import DUMP_NAME_PATTERN, restore, restore_dump
 from herd_cfn.templates.registry import load_project
 
 NAME = "restore"
-HELP = "restore the database and /storage from an AWS Backup recovery point"
+HELP = "restore the database and /storage from an AWS Backup recovery point, or the database from a dump"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,9 +23,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_aws_access(p)
     add_waiting(p)
     p.add_argument("--env", required=True, help="the environment to restore (e.g. dev)")
-    p.add_argument("--recovery-point", required=True, metavar="ARN",
-                   help="recovery point ARN (aws backup list-recovery-points-by-backup-vault "
-                        f"--backup-vault-name {names.Data.BACKUP_VAULT_NAME})")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--recovery-point", metavar="ARN",
+                        help="recovery point ARN (aws backup list-recovery-points-by-backup-vault "
+                             f"--backup-vault-name {names.Data.BACKUP_VAULT_NAME})")
+    source.add_argument("--dump", metavar="NAME",
+                        help="file name of a pg_dump in /dumps on EFS, e.g. openremote-20261202T023000Z.dump "
+                             "(see docs/deployments.md); the database only, /storage stays")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation (needed without a terminal)")
     p.add_argument("--plan", action="store_true", help="print the steps; change nothing")
     p.set_defaults(handler=run)
@@ -41,9 +47,15 @@ def run(args: argparse.Namespace, progress: Progress) -> int:
                          "no terminal to answer on; pass --yes (or --plan to only see the steps)")
     if args.env == "all":
         raise InputError("command line", "--env", "restore works on one environment, e.g. --env dev")
+    if args.dump is not None and not re.fullmatch(DUMP_NAME_PATTERN, args.dump):
+        raise InputError("command line", "--dump", "must be a file name in /dumps ending in .dump (letters, digits, "
+                         f"'.', '_', '-'; no directories), e.g. openremote-20261202T023000Z.dump; got {args.dump!r}")
     project = load_project(args.parameters_dir)
     env = project.environment(args.env)
     with aws_access(args, project, progress, bootstrap=False) as ctx:
-        done = restore(ctx, env, args.recovery_point, progress, plan_only=args.plan,
-                       confirm=(lambda _: True) if args.yes else _ask)
+        confirm = (lambda _: True) if args.yes else _ask
+        if args.dump is not None:
+            done = restore_dump(ctx, env, args.dump, progress, plan_only=args.plan, confirm=confirm)
+        else:
+            done = restore(ctx, env, args.recovery_point, progress, plan_only=args.plan, confirm=confirm)
     return 0 if done else 1

@@ -11,8 +11,21 @@ from awacs.sts import AssumeRole
 from troposphere import Sub
 
 
-def _sub(text: str, variables: dict[str, Any]) -> Sub:
-    return Sub(text, **{k: v for k, v in variables.items() if "${%s}" % k in text})
+def _sub(text: str, variables: dict[str, Any]):
+    """``text`` with ``${Name}`` filled in: constants inline, a lone reference as itself, the rest by Fn::Sub.
+
+    Plain strings are written into the text rather than passed as Fn::Sub variables: the same policy in
+    fewer template bytes, which is the budget of the stacks that hold these functions.
+    """
+    for name, value in variables.items():
+        if isinstance(value, str):
+            text = text.replace("${%s}" % name, value)
+    used = {k: v for k, v in variables.items() if "${%s}" % k in text}
+    if len(used) == 1 and text == "${%s}" % next(iter(used)):
+        return next(iter(used.values()))
+    if "${" not in text:
+        return text
+    return Sub(text, **used)
 
 
 def code_statements(entries, **variables: Any) -> list[Statement]:
@@ -20,7 +33,8 @@ def code_statements(entries, **variables: Any) -> list[Statement]:
     statements = []
     for actions, resource, condition in entries:
         # "*" only where herd_cfn.templates.lambdas records that the action has no resource-level permissions.
-        resources = ["*"] if resource == "*" else [_sub(resource, variables)]
+        resources = ["*"] if resource == "*" else [
+            _sub(r, variables) for r in ((resource,) if isinstance(resource, str) else resource)]
         extra = {}
         if condition:
             extra["Condition"] = Condition([

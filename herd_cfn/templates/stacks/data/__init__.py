@@ -94,6 +94,14 @@ MANAGER_STORAGE_PERMISSIONS = "0750"
 # to root (0755), so through them the task reads everything under "/" but writes only inside
 # /postgresql (as 70) and /manager-storage (as 1000).
 FILE_SYSTEM_ROOT = "/"
+#
+# pg_dump files (herd_cfn/templates/stacks/service/dumps.py), written by the dump task as PostgreSQL's
+# uid 70 and read back by the same task for `herd-cfn restore --dump`. On EFS rather than S3: the
+# PostgreSQL image has no AWS CLI to upload with, the daily AWS Backup of this file system (03:00 UTC,
+# after the 02:30 dump) copies every dump off the file system with the vault's retention, and the
+# task reaches EFS without NAT traffic. Retention of the files themselves: the dump task prunes them.
+DUMPS_PATH = "/dumps"
+DUMPS_PERMISSIONS = "0700"
 
 # Database user of OpenRemote's images: POSTGRES_USER and OR_DB_USER both default to "postgres"
 # (openremote/postgresql Dockerfile; manager/Dockerfile). The admin users are "admin" in both
@@ -234,6 +242,7 @@ def _file_system(t: Template) -> None:
                   POSTGRES_DATA_PERMISSIONS)
     _access_point(t, D.MANAGER_ACCESS_POINT, "manager-storage", MANAGER_UID, MANAGER_GID, MANAGER_STORAGE_PATH,
                   MANAGER_STORAGE_PERMISSIONS)
+    _access_point(t, D.DUMPS_ACCESS_POINT, "dumps", POSTGRES_UID, POSTGRES_GID, DUMPS_PATH, DUMPS_PERMISSIONS)
     _root_access_point(t, D.RESTORE_POSTGRES_ACCESS_POINT, "restore-as-postgresql", POSTGRES_UID, POSTGRES_GID)
     _root_access_point(t, D.RESTORE_MANAGER_ACCESS_POINT, "restore-as-manager", MANAGER_UID, MANAGER_GID)
 
@@ -409,6 +418,8 @@ def _outputs(t: Template) -> None:
     out(D.OUT_BACKUP_VAULT_NAME, Ref(D.BACKUP_VAULT), "AWS Backup vault holding the file system's backups")
     out(D.OUT_BACKUP_ROLE_ARN, GetAtt(D.BACKUP_ROLE, "Arn"), "Role AWS Backup uses for backups and restore jobs")
     out(D.OUT_EXEC_KEY_ARN, GetAtt(D.EXEC_KEY, "Arn"), "Key of ECS Exec sessions and their log group")
+    out(D.OUT_DUMPS_ACCESS_POINT, Ref(D.DUMPS_ACCESS_POINT), "Access point of the database dumps (uid/gid 70)")
+    out(D.OUT_DUMPS_ACCESS_POINT_ARN, GetAtt(D.DUMPS_ACCESS_POINT, "Arn"), "ARN of the dumps access point")
     for out_id, out_arn, access_point, owner in (
         (D.OUT_RESTORE_POSTGRES_ACCESS_POINT, D.OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN,
          D.RESTORE_POSTGRES_ACCESS_POINT, "PostgreSQL (uid/gid 70)"),

@@ -70,14 +70,28 @@ ARTIFACT_EXPIRY_DAYS = 30  # a re-run needs the artifacts of recent executions o
 NONCURRENT_EXPIRY_DAYS = 7
 
 
+def _without_comment_lines(text: str, leading_only: bool = False) -> str:
+    """YAML without whole-line comments (all of them, or only the header): the template's size is the budget
+    and the comments are for readers of this repository. Lines inside block scalars are never touched when
+    ``leading_only``; appspec.yaml has no block scalars."""
+    lines = text.splitlines(keepends=True)
+    if leading_only:
+        while lines and lines[0].lstrip().startswith("#"):
+            lines.pop(0)
+        return "".join(lines)
+    return "".join(line for line in lines if not line.lstrip().startswith("#"))
+
+
 def buildspec_text() -> str:
-    """buildspec.yml, embedded whole in the CodeBuild project so the application repo needs no CI file."""
-    return BUILDSPEC_FILE.read_text(encoding="utf-8")
+    """buildspec.yml without its header comment, embedded in the CodeBuild project so the application repo
+    needs no CI file."""
+    return _without_comment_lines(BUILDSPEC_FILE.read_text(encoding="utf-8"), leading_only=True)
 
 
 def appspec_text() -> str:
-    """appspec.yaml, handed to the build as APPSPEC_YAML (the application repo does not have it)."""
-    return APPSPEC_FILE.read_text(encoding="utf-8")
+    """appspec.yaml without comments, handed to the build as APPSPEC_YAML (the application repo does not have
+    it)."""
+    return _without_comment_lines(APPSPEC_FILE.read_text(encoding="utf-8"))
 
 
 INPUTS = (
@@ -131,6 +145,7 @@ def build(t: Template) -> None:
     ))
     _build_project(t)
     pipeline_hook.add(t)
+    pipeline_hook.add_deploy_hooks(t)
     _deployment(t)
     _pipeline(t)
     _notifications(t)
@@ -200,9 +215,10 @@ def _build_project(t: Template) -> None:
         plain("DOCKER_BUILD_CONTEXT", Ref(P.DOCKER_CONTEXT)),
         plain("APPSPEC_YAML", appspec_text()),
     ]
-    # The whole list is conditional: troposphere refuses an Fn::If as a single entry.
-    with_docker_hub = [*variables, docker_hub("DOCKERHUB_USERNAME", "username"),
-                       docker_hub("DOCKERHUB_PASSWORD", "password")]
+    # One Fn::If per optional entry (AWS::NoValue drops it), not two copies of the whole list: the template's
+    # size is the budget. troposphere's validator takes an entry only as a dict, hence to_dict().
+    variables += [{"Fn::If": [P.USE_DOCKER_HUB_SECRET, docker_hub(name, key).to_dict(), {"Ref": "AWS::NoValue"}]}
+                  for name, key in (("DOCKERHUB_USERNAME", "username"), ("DOCKERHUB_PASSWORD", "password"))]
 
     t.add_resource(codebuild.Project(
         P.BUILD_PROJECT, Name=P.BUILD_PROJECT_NAME,
@@ -218,7 +234,7 @@ def _build_project(t: Template) -> None:
         Environment=codebuild.Environment(
             Type="LINUX_CONTAINER", ComputeType=Ref(P.COMPUTE_TYPE), Image=BUILD_IMAGE,
             ImagePullCredentialsType="CODEBUILD", PrivilegedMode=True,
-            EnvironmentVariables=If(P.USE_DOCKER_HUB_SECRET, with_docker_hub, variables),
+            EnvironmentVariables=variables,
         ),
         Cache=codebuild.ProjectCache(Type="LOCAL", Modes=["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"]),
         LogsConfig=codebuild.LogsConfig(CloudWatchLogs=codebuild.CloudWatchLogs(
@@ -311,7 +327,9 @@ def _pipeline(t: Template) -> None:
         InputArtifacts=[codepipeline.InputArtifacts(Name=P.BUILD_ARTIFACT)],
     )])
     t.add_resource(codepipeline.Pipeline(
-        P.PIPELINE, Name=P.PIPELINE_NAME, PipelineType="V2",
+        # A new pipeline starts its first execution at once; the appspec's hook functions must exist by its
+        # Deploy stage (CodeDeploy finds them by name).
+        P.PIPELINE, DependsOn=[P.HOOK_FUNCTION, P.DEPLOY_HOOKS_FUNCTION], Name=P.PIPELINE_NAME, PipelineType="V2",
         # A newer push replaces one still waiting: fewer restarts of the singleton manager.
         ExecutionMode="SUPERSEDED", RestartExecutionOnUpdate=False,
         RoleArn=GetAtt(P.PIPELINE_ROLE, "Arn"),

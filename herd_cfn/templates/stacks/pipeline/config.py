@@ -82,8 +82,11 @@ class PipelineConfig(StrictModel):
         None, description="Secrets Manager secret with JSON keys username and password, to pull from Docker Hub "
                           "without its anonymous pull limit")
     termination_wait_minutes: int = Field(
-        5, ge=0, le=60, description="Minutes the old manager task keeps running after traffic moved (rollback "
-                                    "window); short, because the manager is a singleton")
+        0, ge=0, le=60, description="Minutes the old manager task keeps running after traffic moved. 0 (the "
+                                    "default): the manager is a singleton, and an old task left running keeps "
+                                    "its websocket and MQTT clients while the new one serves; the cost is no "
+                                    "instant rollback by traffic shift after the deployment ended (redeploy "
+                                    "the previous commit instead, see docs/deployments.md)")
     log_retention_days: LogRetentionDays = Field(30, description="Days to keep build and hook logs")
     notification_email: Email | None = Field(
         None, description="Address subscribed to pipeline notifications (confirm the subscription once)")

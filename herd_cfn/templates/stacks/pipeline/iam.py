@@ -192,8 +192,8 @@ def deploy_statements() -> list:
         _allow(["elasticloadbalancing:ModifyRule"],
                [_listener_rule_arns(E.OUT_HTTPS_LISTENER_ARN), _listener_rule_arns(E.OUT_TEST_LISTENER_ARN)]),
         _allow(["cloudwatch:DescribeAlarms"], _alarm_arns()),
-        _allow(["lambda:InvokeFunction"], [
-            GetAtt(P.HOOK_FUNCTION, "Arn"), imported(names.SERVICE, S.OUT_RECONCILE_FUNCTION_ARN)]),
+        # The MQTT reconcile function runs inside the deploy hooks' AfterAllowTraffic (appspec: one per event).
+        _allow(["lambda:InvokeFunction"], [GetAtt(P.HOOK_FUNCTION, "Arn"), GetAtt(P.DEPLOY_HOOKS_FUNCTION, "Arn")]),
         _allow(["s3:GetObject", "s3:GetObjectVersion"], [bucket_objects_arn()]),
         _pass_task_roles(),
     ]
@@ -206,3 +206,17 @@ def hook_statements() -> list:
     # The network interfaces of a function in a VPC come from AWS's managed policy (see pipeline_hook).
     return [_allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.HOOK_LOG_GROUP)),
             *code_statements(BEFORE_ALLOW_TRAFFIC_IAM)]
+
+
+def deploy_hooks_statements() -> list:
+    """herd_cfn.templates.lambdas.DEPLOY_HOOKS_IAM and the function's log stream."""
+    from herd_cfn.templates.lambdas import DEPLOY_HOOKS_IAM
+
+    return [_allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.DEPLOY_HOOKS_LOG_GROUP)),
+            *code_statements(
+                DEPLOY_HOOKS_IAM, ClusterName=S.CLUSTER_NAME, ServiceName=S.MANAGER_SERVICE_NAME,
+                DumpFamily=S.DUMP_TASK_FAMILY, Self=P.DEPLOY_HOOKS_FUNCTION_NAME, RecordBucket=Ref(P.ARTIFACT_BUCKET),
+                ExecutionRoleArn=imported(names.SERVICE, S.OUT_MANAGER_EXECUTION_ROLE_ARN),
+                DumpRoleArn=imported(names.SERVICE, S.OUT_DUMP_TASK_ROLE_ARN),
+                AdminSecretArn=imported(names.DATA, names.Data.OUT_ADMIN_SECRET_ARN),
+                ReconcileFunctionArn=imported(names.SERVICE, S.OUT_RECONCILE_FUNCTION_ARN))]

@@ -4,8 +4,9 @@ Modules: ``config`` (the parameters-file section and template parameters), ``sec
 security groups and the load balancers' egress to them), ``roles`` (IAM), ``tasks`` (cluster, Cloud
 Map, task definitions, services — and why the CODE_DEPLOY manager service never changes),
 ``reconcile`` (the MQTT target function and its triggers), ``alarms``, ``restore`` (the task of
-``herd-cfn restore``), ``exec_access`` (ECS Exec: session key, log group, task permissions).
-Target groups, listeners and the load balancers' security groups are imported from the edge stack.
+``herd-cfn restore``), ``exec_access`` (ECS Exec: session key, log group, task permissions),
+``dumps`` (pg_dump: task, schedule, alarms). Target groups, listeners and the load balancers' security
+groups are imported from the edge stack.
 """
 
 from __future__ import annotations
@@ -22,7 +23,17 @@ from troposphere import (
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.helpers import given, output
-from herd_cfn.templates.stacks.service import alarms, exec_access, plugins, reconcile, restore, roles, security, tasks
+from herd_cfn.templates.stacks.service import (
+    alarms,
+    dumps,
+    exec_access,
+    plugins,
+    reconcile,
+    restore,
+    roles,
+    security,
+    tasks,
+)
 from herd_cfn.templates.stacks.service.config import INPUTS, ServiceConfig
 
 S = names.Service
@@ -47,6 +58,7 @@ def _outputs(t: Template) -> None:
     out(S.OUT_MANAGER_SECURITY_GROUP, GetAtt(S.MANAGER_SG, "GroupId"))
     out(S.OUT_RESTORE_SECURITY_GROUP, restore.security_group(), "Group of herd-cfn restore's task")
     out(S.OUT_EXEC, Ref(S.EXEC), "ECS Exec into the tasks")
+    out(S.OUT_DUMP_TASK_ROLE_ARN, roles.arn(S.RESTORE_TASK_ROLE))
 
 
 def build(t: Template) -> None:
@@ -56,6 +68,7 @@ def build(t: Template) -> None:
     exec_access.build(t)
     tasks.build(t)
     restore.build(t)
+    dumps.build(t)
     reconcile.build(t)
     alarms.build(t)
     _outputs(t)

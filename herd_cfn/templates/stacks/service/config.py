@@ -129,6 +129,9 @@ class ServiceConfig(StrictModel):
     execute_command: bool = Field(
         True, description="ECS Exec into the tasks (herd-cfn shell, herd-cfn psql), every session logged to "
                           f"{names.Data.EXEC_LOG_GROUP_NAME}; false = nobody gets a shell in any task")
+    dump_retention_days: int = Field(
+        7, ge=1, le=3650, description="Days the database dumps (daily and before each deployment) stay on EFS; "
+                                      "AWS Backup keeps its own copies for its retention")
 
 
 INPUTS = (
@@ -154,6 +157,8 @@ INPUTS = (
           allowed_pattern=r"^[A-Za-z0-9_+/-]+$"),
     Input(S.LOG_RETENTION, "Log retention (days)", lambda env: env.service.log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
+    Input(S.DUMP_RETENTION, "Days to keep database dumps", lambda env: env.service.dump_retention_days,
+          type="Number", min_value=1, max_value=3650),
     optional_input(S.EMAIL_SECRET_ARN, "SMTP secret (JSON host/port/user/password/from)",
                    lambda env: env.service.email_secret_arn, SECRET_PATTERN),
     optional_input(S.ALARM_EMAIL, "Email for alarms; empty: none",

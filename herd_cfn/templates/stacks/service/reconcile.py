@@ -24,10 +24,10 @@ _PLACEHOLDER = (
 
 def source() -> str:
     try:
-        from herd_cfn.templates.lambdas import inline_source
+        from herd_cfn.templates.lambdas import packed_source
     except ImportError:
         return _PLACEHOLDER
-    return inline_source(MODULE)
+    return packed_source(MODULE)
 
 
 def _policy() -> PolicyDocument:

@@ -40,7 +40,7 @@ def build(t: Template) -> None:
     _role(t, S.EXECUTION_ROLE, [
         Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[
             Sub("${%s.Arn}:*" % group) for group in (S.POSTGRES_LOG_GROUP, S.KEYCLOAK_LOG_GROUP, S.MANAGER_LOG_GROUP,
-                                                                 S.RESTORE_LOG_GROUP)]),
+                                                                 S.RESTORE_LOG_GROUP, S.DUMP_LOG_GROUP)]),
         Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[
             data(D.OUT_DB_SECRET_ARN), data(D.OUT_ADMIN_SECRET_ARN),
             If(S.HAS_EMAIL, Ref(S.EMAIL_SECRET_ARN), NoValue)]),
@@ -59,7 +59,9 @@ def build(t: Template) -> None:
     _role(t, S.KEYCLOAK_TASK_ROLE, [])
     # herd-cfn restore's task: the root of the file system, only through the two access points at "/".
     _role(t, S.RESTORE_TASK_ROLE,
-          [_mount(D.OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN, D.OUT_RESTORE_MANAGER_ACCESS_POINT_ARN)])
+          [_mount(D.OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN, D.OUT_RESTORE_MANAGER_ACCESS_POINT_ARN,
+                  # ...and the dump task (service/dumps.py), whose task definition mounts /dumps only.
+                  D.OUT_DUMPS_ACCESS_POINT_ARN)])
 
 
 def arn(role: str) -> GetAtt:

@@ -56,7 +56,8 @@ def build(t: Template) -> None:
     _group(t, S.KEYCLOAK_SG, "herd keycloak",
            [_from(E.ALB_SG, S.KEYCLOAK_HTTP_PORT), _from(S.MANAGER_SG, S.KEYCLOAK_HTTP_PORT)])
     _group(t, S.POSTGRES_SG, "herd postgresql",
-           [_from(S.MANAGER_SG, S.POSTGRES_PORT), _from(S.KEYCLOAK_SG, S.POSTGRES_PORT)])
+           [_from(S.MANAGER_SG, S.POSTGRES_PORT), _from(S.KEYCLOAK_SG, S.POSTGRES_PORT),
+            _from(S.RESTORE_SG, S.POSTGRES_PORT)])  # the dump task (pg_dump, pg_restore)
 
     t.add_resource(ec2.SecurityGroupEgress(
         S.MANAGER_SMTP_EGRESS, Condition=S.HAS_EMAIL, GroupId=GetAtt(S.MANAGER_SG, "GroupId"), IpProtocol="tcp",

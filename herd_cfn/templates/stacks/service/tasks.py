@@ -214,7 +214,9 @@ def manager_container() -> dict:
         Secrets=secrets,
         MountPoints=[ecs.MountPoint(SourceVolume="storage", ContainerPath=STORAGE_PATH)],
         HealthCheck=_health(f"curl --fail --silent http://localhost:{S.MANAGER_HTTP_PORT} || exit 1", 300),
-        StopTimeout=60, LogConfiguration=_logs(S.MANAGER_CONTAINER, S.MANAGER_LOG_GROUP),
+        # The old task of a blue/green deployment gets Fargate's maximum to close agents, MQTT sessions and
+        # its database pool after SIGTERM. A new revision only: the service never names it (see above).
+        StopTimeout=FARGATE_MAX_STOP_TIMEOUT, LogConfiguration=_logs(S.MANAGER_CONTAINER, S.MANAGER_LOG_GROUP),
     )
 
 
