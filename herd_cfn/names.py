@@ -149,7 +149,7 @@ class Data:
     BACKUP_ROLE = "BackupRole"
     DB_SECRET = "DatabaseSecret"
     ADMIN_SECRET = "AdminPasswordSecret"
-    KEYCLOAK_SECRET = "KeycloakAdminSecret"
+    KEYCLOAK_SECRET = "KeycloakAdminSecret"  # dropped (unused); retained in AWS until deleted by hand
     ECR_REPOSITORY = "ManagerImageRepository"
 
     @staticmethod
@@ -179,7 +179,6 @@ class Data:
     OUT_MANAGER_ACCESS_POINT_ARN = "ManagerStorageAccessPointArn"
     OUT_DB_SECRET_ARN = "DatabaseSecretArn"
     OUT_ADMIN_SECRET_ARN = "AdminPasswordSecretArn"
-    OUT_KEYCLOAK_SECRET_ARN = "KeycloakAdminSecretArn"
     OUT_ECR_REPOSITORY_NAME = "EcrRepositoryName"
     OUT_ECR_REPOSITORY_ARN = "EcrRepositoryArn"
     OUT_ECR_REPOSITORY_URI = "EcrRepositoryUri"

@@ -36,7 +36,7 @@ from herd_cfn import names
 from herd_cfn.errors import InputError
 from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, VpcCidr
 from herd_cfn.templates.base import Input, StackDefinition
-from herd_cfn.templates.helpers import name_tags, output
+from herd_cfn.templates.helpers import RETAIN, name_tags, output
 
 N = names.Network
 # Subnets are carved from the VPC CIDR in 8 equal blocks: private A-C take blocks 0-2, public A-C 3-5,
@@ -191,7 +191,7 @@ def build(t: Template) -> None:
 
 def _flow_logs(t: Template) -> None:
     group = t.add_resource(logs.LogGroup(
-        N.FLOW_LOG_GROUP, RetentionInDays=Ref(N.FLOW_LOG_RETENTION),
+        N.FLOW_LOG_GROUP, **RETAIN, RetentionInDays=Ref(N.FLOW_LOG_RETENTION),
         Metadata={"checkov": {"skip": [{
             "id": "CKV_AWS_158",
             "comment": "Flow logs hold no secrets; CloudWatch Logs encrypts them at rest with an AWS-owned "

@@ -12,7 +12,7 @@ from troposphere import GetAtt, Ref, Split, Sub, Tag, Tags, Template, awslambda,
 
 from herd_cfn import names
 from herd_cfn.templates import lambdas
-from herd_cfn.templates.helpers import imported
+from herd_cfn.templates.helpers import RETAIN, imported
 from herd_cfn.templates.stacks.pipeline.iam import hook_statements, service_role
 
 P = names.Pipeline
@@ -38,7 +38,7 @@ def add(t: Template) -> None:
     test_port = imported(names.EDGE, E.OUT_TEST_LISTENER_PORT)
     alb_group = imported(names.EDGE, E.OUT_ALB_SECURITY_GROUP)
     t.add_resource(logs.LogGroup(
-        P.HOOK_LOG_GROUP, LogGroupName=f"/aws/lambda/{P.BEFORE_ALLOW_TRAFFIC_FUNCTION}",
+        P.HOOK_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{P.BEFORE_ALLOW_TRAFFIC_FUNCTION}",
         RetentionInDays=Ref(P.LOG_RETENTION),
         Metadata={"checkov": {"skip": [{
             "id": "CKV_AWS_158",

@@ -10,7 +10,7 @@ from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, events, iam
 from troposphere import logs as cfn_logs
 
-from herd_cfn.templates.helpers import E, S, edge, skip
+from herd_cfn.templates.helpers import RETAIN, E, S, edge, skip
 from herd_cfn.templates.lambdas.iam import code_statements, lambda_trust
 
 MODULE = "mqtt_reconcile"
@@ -43,7 +43,7 @@ def _policy() -> PolicyDocument:
 
 def build(t: Template) -> None:
     t.add_resource(cfn_logs.LogGroup(
-        S.RECONCILE_LOG_GROUP, LogGroupName=f"/aws/lambda/{S.RECONCILE_FUNCTION_NAME}",
+        S.RECONCILE_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{S.RECONCILE_FUNCTION_NAME}",
         RetentionInDays=Ref(S.LOG_RETENTION),
         Metadata=skip(("CKV_AWS_158", "No secrets in logs; encrypted with an AWS-owned key")),
     ))
