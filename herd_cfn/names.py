@@ -206,10 +206,21 @@ class Edge:
     CERTIFICATE_ARN = "CertificateArn"
     ADMIN_CIDR = "AdminCidr"
     DELETION_PROTECTION = "LoadBalancerDeletionProtection"
-    ACCESS_LOG_BUCKET = "AccessLogBucket"
+    ACCESS_LOG_BUCKET = "AccessLogBucket"  # a bucket of the user's; empty: the stack makes one when logs are on
+    ACCESS_LOGS = "AccessLogs"
+    ACCESS_LOG_RETENTION = "AccessLogRetentionDays"
+    # Which target group each CodeDeploy listener forwards to (blue|green): filled by the rollout and
+    # `deploy` from the live listener, so an update never moves traffic back (herd_cfn/operations/listeners.py).
+    LIVE_TARGET_GROUP = "ManagerLiveTargetGroup"
+    TEST_TARGET_GROUP = "ManagerTestTargetGroup"
     # Conditions
     HAS_HOSTED_ZONE = "HasHostedZone"
-    HAS_ACCESS_LOGS = "HasAccessLogBucket"
+    HAS_ACCESS_LOGS = "HasAccessLogBucket"  # access logs on: to the given bucket or the stack's own
+    CREATE_LOG_BUCKET = "CreateAccessLogBucket"
+    LIVE_ON_GREEN = "LiveOnGreen"
+    TEST_ON_GREEN = "TestOnGreen"
+    # Mappings
+    ELB_LOG_ACCOUNTS = "ElbLogDeliveryAccounts"
     # Resources
     ALB_SG = "LoadBalancerSecurityGroup"
     NLB_SG = "MqttLoadBalancerSecurityGroup"
@@ -227,10 +238,15 @@ class Edge:
     MQTT_TARGET_GROUP = "MqttTargetGroup"
     APP_DNS_RECORD = "ApplicationDnsRecord"
     MQTT_DNS_RECORD = "MqttDnsRecord"
+    LOG_BUCKET = "LoadBalancerLogBucket"
+    LOG_BUCKET_POLICY = "LoadBalancerLogBucketPolicy"
+    ALB_LOG_PREFIX = "alb"
+    NLB_LOG_PREFIX = "nlb"
 
     # Outputs that are not exports
     OUT_DNS_INSTRUCTIONS = "DnsRecordsToCreate"
     OUT_MQTT_URL = "MqttUrl"
+    OUT_ACCESS_LOG_BUCKET = "AccessLogBucketName"
 
     # Outputs / exports (export_name(EDGE, ...)); the service and pipeline stacks import them.
     OUT_BLUE_TARGET_GROUP_NAME = "ManagerBlueTargetGroupName"

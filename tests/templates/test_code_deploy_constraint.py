@@ -133,6 +133,9 @@ def for_moto_edge(body: str) -> tuple[str, list[str]]:
       as text): replaced by the ARN's ``app/<name>/<id>``, as AWS documents it.
     - moto creates every AWS::ElasticLoadBalancingV2::LoadBalancer as an application load balancer, so
       the NLB's TLS listener is refused ("must be one of HTTP, HTTPS"): removed.
+    - moto's CloudFormation reads only TargetGroupArn of a forward action (KeyError on a ForwardConfig):
+      the weighted blue/green pair of the manager listeners becomes a forward to the group weighted 100,
+      chosen by the same condition. (moto's ModifyListener API does take ForwardConfig.)
     """
     template = json.loads(json.dumps(load_yaml(body)))
     changes: list[str] = []
@@ -153,6 +156,12 @@ def for_moto_edge(body: str) -> tuple[str, list[str]]:
         return {"Fn::Join": ["/", ["targetgroup", {"Fn::Select": [1, parts]}, {"Fn::Select": [2, parts]}]]}
 
     template = _walk(template, full_names)
+    for listener in (E.HTTPS_LISTENER, E.TEST_LISTENER):
+        (action,) = template["Resources"][listener]["Properties"]["DefaultActions"]
+        blue, green = action.pop("ForwardConfig")["TargetGroups"]
+        on_green = green["Weight"]["Fn::If"][0]
+        action["TargetGroupArn"] = {"Fn::If": [on_green, green["TargetGroupArn"], blue["TargetGroupArn"]]}
+        changes.append(f"{listener} ForwardConfig")
     del template["Resources"][E.MQTT_LISTENER]
     changes.append(f"removed {E.MQTT_LISTENER}")
     return json.dumps(template), changes
@@ -252,6 +261,7 @@ def test_edge_stack_creates_on_moto_with_only_the_named_adaptations(deployed):
         *(f"GetAtt {tg}.TargetGroupName" for tg in (E.BLUE_TARGET_GROUP, E.GREEN_TARGET_GROUP)),
         *(f"GetAtt {tg}.TargetGroupFullName" for tg in (E.BLUE_TARGET_GROUP, E.GREEN_TARGET_GROUP)),
         f"GetAtt {E.ALB}.LoadBalancerFullName", f"removed {E.MQTT_LISTENER}",
+        f"{E.HTTPS_LISTENER} ForwardConfig", f"{E.TEST_LISTENER} ForwardConfig",
     ])
     outputs = _outputs(deployed["edge"])
     elb = _client(deployed, "elbv2")

@@ -14,6 +14,8 @@ from __future__ import annotations
 from functools import partial
 
 from troposphere import (
+    And,
+    Condition,
     Equals,
     GetAtt,
     If,
@@ -27,7 +29,7 @@ from troposphere import (
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.helpers import output
-from herd_cfn.templates.stacks.edge import load_balancers, security
+from herd_cfn.templates.stacks.edge import access_logs, load_balancers, security
 from herd_cfn.templates.stacks.edge.config import INPUTS, EdgeConfig, validate_project
 
 E = names.Edge
@@ -38,7 +40,10 @@ def _conditions(t: Template) -> None:
         return Not(Equals(Ref(parameter), ""))
 
     t.add_condition(E.HAS_HOSTED_ZONE, given(E.HOSTED_ZONE_ID))
-    t.add_condition(E.HAS_ACCESS_LOGS, given(E.ACCESS_LOG_BUCKET))
+    t.add_condition(E.HAS_ACCESS_LOGS, Equals(Ref(E.ACCESS_LOGS), "true"))
+    t.add_condition(E.CREATE_LOG_BUCKET, And(Condition(E.HAS_ACCESS_LOGS), Equals(Ref(E.ACCESS_LOG_BUCKET), "")))
+    t.add_condition(E.LIVE_ON_GREEN, Equals(Ref(E.LIVE_TARGET_GROUP), "green"))
+    t.add_condition(E.TEST_ON_GREEN, Equals(Ref(E.TEST_TARGET_GROUP), "green"))
     t.add_rule("CertificateSource", {"Assertions": [{
         "Assert": Or(given(E.HOSTED_ZONE_ID), given(E.CERTIFICATE_ARN)),
         "AssertDescription": "Give HostedZoneId or CertificateArn",
@@ -55,6 +60,8 @@ def _outputs(t: Template) -> None:
         Sub("${%s} -> ${%s.DNSName}; %s.${%s} -> ${%s.DNSName}"
             % (E.DOMAIN, E.ALB, E.MQTT_HOST_PREFIX, E.DOMAIN, E.NLB)),
     ), "DNS records (alias or CNAME) to create by hand", export=False)
+    out(E.OUT_ACCESS_LOG_BUCKET, If(E.HAS_ACCESS_LOGS, load_balancers.log_bucket(), "none"),
+        "Where the load balancers' access logs go (alb/, nlb/)", export=False)
     out(E.OUT_LOAD_BALANCER_ARN, Ref(E.ALB))
     out(E.OUT_LOAD_BALANCER_FULL_NAME, GetAtt(E.ALB, "LoadBalancerFullName"), "Alarm dimension LoadBalancer")
     out(E.OUT_LOAD_BALANCER_DNS, GetAtt(E.ALB, "DNSName"))
@@ -76,6 +83,7 @@ def _outputs(t: Template) -> None:
 def build(t: Template) -> None:
     _conditions(t)
     security.build(t)
+    access_logs.build(t)
     load_balancers.build(t)
     _outputs(t)
 
