@@ -60,6 +60,8 @@ def build(t: Template) -> None:
         Environment=awslambda.Environment(Variables={
             "CLUSTER_NAME": Ref(S.CLUSTER), "SERVICE_NAME": S.MANAGER_SERVICE_NAME,
             "TARGET_GROUP_ARN": edge(E.OUT_MQTT_TARGET_GROUP_ARN), "TARGET_PORT": str(S.MANAGER_MQTT_PORT),
+            # MQTT follows the task set the production listener serves, even before it is PRIMARY.
+            "LISTENER_ARN": edge(E.OUT_HTTPS_LISTENER_ARN),
         }),
         Metadata=skip(
             ("CKV_AWS_116", "Callers retry; the schedule repairs missed events"),
