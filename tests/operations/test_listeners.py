@@ -215,3 +215,16 @@ def test_other_stacks_pass_through_untouched(tmp_path):
     built = artifacts.BuiltStack(registry.get(names.NETWORK), "", {"A": "b"}, tmp_path, tmp_path)
     assert listeners.keep_live_target_groups(None, DEV, "eu-west-1", built, print, "x") is built
 
+
+
+def test_the_printed_aws_cli_command_for_edge_says_to_fill_in_the_live_groups(project_copy, capsys):
+    """The offline command cannot read the listeners: it says which values to set, and from where."""
+    from herd_cfn import cli
+
+    assert cli.main(["deploy", "--print-aws-cli", "--env", "dev", "--stack", names.EDGE,
+                     "--parameters-dir", str(project_copy / "parameters"),
+                     "--output-dir", str(project_copy / "output")]) == 0
+    out = capsys.readouterr().out
+    (note,) = [line for line in out.splitlines() if line.startswith("# CodeDeploy")]
+    assert E.LIVE_TARGET_GROUP in note and E.TEST_TARGET_GROUP in note and "describe-listeners" in note
+    assert f"{E.LIVE_TARGET_GROUP}=blue" in out
