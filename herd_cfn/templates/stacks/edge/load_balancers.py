@@ -68,8 +68,8 @@ _LB_SKIPS = (("CKV_AWS_91", "Access logs are on where the AccessLogs parameter i
 def _blue_and_green(on_green: str) -> list[elb.Action]:
     """Both manager groups, weighted as CodeDeploy leaves them after a deployment (live 100, other 0).
 
-    The other group stays behind the listener: ECS and CodeDeploy's next deployment need it attached
-    to the load balancer, and CodeDeploy's own rewrites keep it there at weight 0 too.
+    The idle group stays attached to the load balancer at weight 0, as CodeDeploy's own rewrites keep
+    it (so the next deployment's replacement tasks pass ELB health checks before traffic moves).
     """
     return [elb.Action(Type="forward", ForwardConfig=elb.ForwardConfig(TargetGroups=[
         elb.TargetGroupTuple(TargetGroupArn=Ref(E.BLUE_TARGET_GROUP), Weight=If(on_green, 0, 100)),
