@@ -81,8 +81,7 @@ def test_both_load_balancers_log_to_the_bucket_under_their_own_prefix():
     template = _templates()[names.EDGE]
     for balancer, prefix in ((E.ALB, E.ALB_LOG_PREFIX), (E.NLB, E.NLB_LOG_PREFIX)):
         attributes = props(template, balancer)["LoadBalancerAttributes"]
-        enabled = {"Key": "access_logs.s3.enabled", "Value": {"Fn::If": [E.HAS_ACCESS_LOGS, "true", "false"]}}
-        assert enabled in attributes
+        assert {"Key": "access_logs.s3.enabled", "Value": {"Ref": E.ACCESS_LOGS}} in attributes
         conditional = [a["Fn::If"][1] for a in attributes if "Fn::If" in a]
         assert {"Key": "access_logs.s3.prefix", "Value": prefix} in conditional
         (bucket,) = [a["Value"] for a in conditional if a["Key"] == "access_logs.s3.bucket"]
@@ -90,10 +89,11 @@ def test_both_load_balancers_log_to_the_bucket_under_their_own_prefix():
         own, given = bucket["Fn::If"][1:]
         assert own == {"Fn::Select": [0, [{"Ref": E.LOG_BUCKET}, {"Ref": E.LOG_BUCKET_POLICY}]]}
         assert given == {"Ref": E.ACCESS_LOG_BUCKET}
-        # checkov cannot evaluate the Fn::If; the skip says where logs are on.
-        (reason,) = [s["comment"] for s in template["Resources"][balancer]["Metadata"]["checkov"]["skip"]
-                     if s["id"] == "CKV_AWS_91"]
-        assert "prod" in reason
+        # No checkov skip for access logs (CKV_AWS_91) any more: the parameter's default is on.
+        skips = template["Resources"][balancer].get("Metadata", {}).get("checkov", {}).get("skip", [])
+        assert "CKV_AWS_91" not in [s["id"] for s in skips]
+    assert template["Parameters"][E.ACCESS_LOGS]["Default"] == "true"
+    assert template["Conditions"][E.HAS_ACCESS_LOGS] == {"Fn::Equals": [{"Ref": E.ACCESS_LOGS}, "true"]}
 
 
 def test_the_log_bucket_is_retained_encrypted_with_s3_keys_private_and_expires_logs():

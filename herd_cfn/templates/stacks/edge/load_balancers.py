@@ -11,7 +11,7 @@ from troposphere import GetAtt, If, NoValue, Ref, Select, Sub, Template, certifi
 from troposphere import elasticloadbalancingv2 as elb
 
 from herd_cfn import names
-from herd_cfn.templates.helpers import network, public_subnets, skip
+from herd_cfn.templates.helpers import network, public_subnets
 
 E = names.Edge
 N = names.Network
@@ -49,7 +49,8 @@ def log_bucket(after_policy: bool = False) -> If:
 def _access_logs(prefix: str) -> list:
     # The NLB writes logs for its TLS listener only, which is all it has.
     return [
-        elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=If(E.HAS_ACCESS_LOGS, "true", "false")),
+        # The parameter itself (default "true"), so a reader, and checkov, sees logs on unless turned off.
+        elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=Ref(E.ACCESS_LOGS)),
         If(E.HAS_ACCESS_LOGS, elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=log_bucket(True)),
            NoValue),
         If(E.HAS_ACCESS_LOGS, elb.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=prefix), NoValue),
@@ -58,11 +59,6 @@ def _access_logs(prefix: str) -> list:
 
 def _forward(target_group: object) -> list[elb.Action]:
     return [elb.Action(Type="forward", TargetGroupArn=target_group)]
-
-
-# One template serves both accounts: checkov cannot evaluate the Fn::If that turns logs on per environment.
-_LB_SKIPS = (("CKV_AWS_91", "Access logs are on where the AccessLogs parameter is true: prod by default "
-                            "(edge.access_logs), optional in dev; checkov cannot evaluate the Fn::If"),)
 
 
 def _blue_and_green(on_green: str) -> list[elb.Action]:
@@ -114,7 +110,6 @@ def _alb(t: Template) -> None:
                          ("idle_timeout.timeout_seconds", str(IDLE_TIMEOUT_SECONDS))),
             *_access_logs(E.ALB_LOG_PREFIX),
         ],
-        Metadata=skip(*_LB_SKIPS),
     ))
     for name in (E.BLUE_TARGET_GROUP, E.GREEN_TARGET_GROUP):
         _http_target_group(t, name, MANAGER_HEALTH_PATH)
@@ -154,7 +149,6 @@ def _nlb(t: Template) -> None:
                          ("load_balancing.cross_zone.enabled", "true")),
             *_access_logs(E.NLB_LOG_PREFIX),
         ],
-        Metadata=skip(*_LB_SKIPS),
     ))
     # Not attached to the ECS service (CODE_DEPLOY allows one target group pair): the reconcile
     # function keeps its only target equal to the running manager task's IP.
