@@ -153,7 +153,7 @@ class Data:
     BACKUP_ROLE = "BackupRole"
     DB_SECRET = "DatabaseSecret"
     ADMIN_SECRET = "AdminPasswordSecret"
-    KEYCLOAK_SECRET = "KeycloakAdminSecret"
+    KEYCLOAK_SECRET = "KeycloakAdminSecret"  # dropped (unused); retained in AWS until deleted by hand
     ECR_REPOSITORY = "ManagerImageRepository"
     # ECS Exec sessions of the service stack's tasks: the audit trail outlives the tasks and that stack.
     EXEC_KEY = "ExecSessionKey"
@@ -187,7 +187,6 @@ class Data:
     OUT_MANAGER_ACCESS_POINT_ARN = "ManagerStorageAccessPointArn"
     OUT_DB_SECRET_ARN = "DatabaseSecretArn"
     OUT_ADMIN_SECRET_ARN = "AdminPasswordSecretArn"
-    OUT_KEYCLOAK_SECRET_ARN = "KeycloakAdminSecretArn"
     OUT_ECR_REPOSITORY_NAME = "EcrRepositoryName"
     OUT_ECR_REPOSITORY_ARN = "EcrRepositoryArn"
     OUT_ECR_REPOSITORY_URI = "EcrRepositoryUri"
@@ -220,14 +219,25 @@ class Edge:
     CERTIFICATE_ARN = "CertificateArn"
     ADMIN_CIDR = "AdminCidr"
     DELETION_PROTECTION = "LoadBalancerDeletionProtection"
-    ACCESS_LOG_BUCKET = "AccessLogBucket"
     WAF_MODE = "WafMode"  # off | count | block
     WAF_LOG_RETENTION = "WafLogRetentionDays"
+    ACCESS_LOG_BUCKET = "AccessLogBucket"  # a bucket of the user's; empty: the stack makes one when logs are on
+    ACCESS_LOGS = "AccessLogs"
+    ACCESS_LOG_RETENTION = "AccessLogRetentionDays"
+    # Which target group each CodeDeploy listener forwards to (blue|green): filled by the rollout and
+    # `deploy` from the live listener, so an update never moves traffic back (herd_cfn/operations/listeners.py).
+    LIVE_TARGET_GROUP = "ManagerLiveTargetGroup"
+    TEST_TARGET_GROUP = "ManagerTestTargetGroup"
     # Conditions
     HAS_HOSTED_ZONE = "HasHostedZone"
-    HAS_ACCESS_LOGS = "HasAccessLogBucket"
+    HAS_ACCESS_LOGS = "HasAccessLogBucket"  # access logs on: to the given bucket or the stack's own
     HAS_WAF = "HasWaf"
     WAF_BLOCKS = "WafBlocks"
+    CREATE_LOG_BUCKET = "CreateAccessLogBucket"
+    LIVE_ON_GREEN = "LiveOnGreen"
+    TEST_ON_GREEN = "TestOnGreen"
+    # Mappings
+    ELB_LOG_ACCOUNTS = "ElbLogDeliveryAccounts"
     # Resources
     ALB_SG = "LoadBalancerSecurityGroup"
     NLB_SG = "MqttLoadBalancerSecurityGroup"
@@ -249,10 +259,15 @@ class Edge:
     WEB_ACL_ASSOCIATION = "WebAclAssociation"
     WAF_LOG_GROUP = "WafLogGroup"
     WAF_LOGGING = "WebAclLogging"
+    LOG_BUCKET = "LoadBalancerLogBucket"
+    LOG_BUCKET_POLICY = "LoadBalancerLogBucketPolicy"
+    ALB_LOG_PREFIX = "alb"
+    NLB_LOG_PREFIX = "nlb"
 
     # Outputs that are not exports
     OUT_DNS_INSTRUCTIONS = "DnsRecordsToCreate"
     OUT_MQTT_URL = "MqttUrl"
+    OUT_ACCESS_LOG_BUCKET = "AccessLogBucketName"
 
     # Outputs / exports (export_name(EDGE, ...)); the service and pipeline stacks import them.
     OUT_BLUE_TARGET_GROUP_NAME = "ManagerBlueTargetGroupName"

@@ -61,6 +61,8 @@ class Deployed:
 @pytest.fixture(scope="module")
 def deployed():
     server = LocalAws().start()
+    # moto's state is per process: forget what other test modules of this worker left behind.
+    server.reset()
     project = load_project(ROOT / "parameters")
     result: dict[str, Deployed] = {}
     messages: list[str] = []
@@ -203,7 +205,7 @@ def test_alarms_exist_and_ref_is_their_name(env):
     alarms = {a["AlarmName"]: a for a in cloudwatch.describe_alarms()["MetricAlarms"]}
     rollback = env.outputs(names.SERVICE)[S.OUT_ROLLBACK_ALARM_NAMES].split(",")
     assert set(rollback) <= set(alarms)
-    assert len(alarms) == 6
+    assert len(alarms) == 7  # six of the service and the dumps' "none in 26 hours"
     math = alarms["herd-manager-5xx"]
     assert {m["Id"] for m in math["Metrics"]} == {"blue", "green", "manager"}
     edge = env.outputs(names.EDGE)
@@ -299,3 +301,24 @@ def test_prods_web_firewall_guards_the_alb_and_logs(deployed):
     assert logging_configuration["LogDestinationConfigs"][0].split(":log-group:")[1].startswith("aws-waf-logs-")
     # dev has the firewall off (edge.waf: off): its Condition leaves the web ACL out.
     assert deployed["envs"]["dev"].client("wafv2").list_web_acls(Scope="REGIONAL")["WebACLs"] == []
+
+
+def test_the_dump_success_filter_feeds_the_dump_alarm(env):
+    (metric_filter,) = env.client("logs").describe_metric_filters()["metricFilters"]
+    (transformation,) = metric_filter["metricTransformations"]
+    alarm = env.client("cloudwatch").describe_alarms(AlarmNames=["herd-dump-missing"])["MetricAlarms"][0]
+    assert (transformation["metricNamespace"], transformation["metricName"]) == (alarm["Namespace"],
+                                                                                 alarm["MetricName"])
+
+
+def test_access_logs_in_prod_go_to_the_stacks_own_bucket(deployed):
+    prod = deployed["envs"]["prod"]
+    bucket = prod.outputs(names.EDGE)[E.OUT_ACCESS_LOG_BUCKET]
+    assert bucket in {b["Name"] for b in prod.client("s3").list_buckets()["Buckets"]}
+    elbv2 = prod.client("elbv2")
+    for lb in elbv2.describe_load_balancers()["LoadBalancers"]:
+        attributes = {a["Key"]: a["Value"] for a in
+                      elbv2.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]}
+        assert attributes["access_logs.s3.enabled"] == "true" and attributes["access_logs.s3.bucket"] == bucket
+    # dev keeps its access logs off (edge.access_logs: false).
+    assert deployed["envs"]["dev"].outputs(names.EDGE)[E.OUT_ACCESS_LOG_BUCKET] == "none"

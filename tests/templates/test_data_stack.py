@@ -169,7 +169,8 @@ def test_a_mount_target_per_private_subnet_and_the_third_only_with_three_azs(tem
 
 def test_secrets_are_generated_and_safe_in_urls_and_shells(template):
     secrets = _resources(template, "AWS::SecretsManager::Secret")
-    assert set(secrets) == {D.DB_SECRET, D.ADMIN_SECRET, D.KEYCLOAK_SECRET}
+    # No Keycloak admin secret: Keycloak's admin is OpenRemote's admin (tests/templates/test_logical_ids.py DROPPED).
+    assert set(secrets) == {D.DB_SECRET, D.ADMIN_SECRET}
     for logical_id, secret in secrets.items():
         props = secret["Properties"]
         assert "SecretString" not in props, logical_id
@@ -407,7 +408,7 @@ def test_secrets_and_backup_resources_in_moto(deployed):
     exports = {e["Name"]: e.get("Value") for e in cfn.list_exports()["Exports"]}
     assert {s["ARN"] for s in clients["secretsmanager"].list_secrets()["SecretList"]} == {
         exports[names.export_name(names.DATA, o)]
-        for o in (D.OUT_DB_SECRET_ARN, D.OUT_ADMIN_SECRET_ARN, D.OUT_KEYCLOAK_SECRET_ARN)}
+        for o in (D.OUT_DB_SECRET_ARN, D.OUT_ADMIN_SECRET_ARN)}
     (vault,) = clients["backup"].list_backup_vaults()["BackupVaultList"]
     assert vault["BackupVaultName"] == exports[names.export_name(names.DATA, D.OUT_BACKUP_VAULT_NAME)]
     for output in (D.OUT_FILE_SYSTEM_ID, D.OUT_EFS_CLIENT_SECURITY_GROUP, D.OUT_ECR_REPOSITORY_URI):

@@ -40,7 +40,9 @@ def test_the_stack_holds_the_ingress_and_nothing_of_the_workloads(template):
                      "AWS::Route53::RecordSet",
                      # The web firewall in front of the ALB (edge.waf) and its log group.
                      "AWS::WAFv2::WebACL", "AWS::WAFv2::WebACLAssociation", "AWS::WAFv2::LoggingConfiguration",
-                     "AWS::Logs::LogGroup"}
+                     "AWS::Logs::LogGroup",
+                     # The access-log bucket (edge.access_logs) and its policy.
+                     "AWS::S3::Bucket", "AWS::S3::BucketPolicy"}
     stack = registry.get(names.EDGE)
     assert tuple(stack.depends_on) == (names.NETWORK,)
     assert names.EDGE in registry.get(names.SERVICE).depends_on
@@ -63,6 +65,13 @@ def test_load_balancer_groups_have_no_egress_of_their_own(template):
         assert rule["CidrIp"] == "255.255.255.255/32" and rule["IpProtocol"] == "icmp", name
 
 
+def _blue_and_green(on_green: str) -> list[dict]:
+    """Both manager groups behind the listener, the live one at 100 (blue unless the parameter says green)."""
+    return [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": {"Ref": E.BLUE_TARGET_GROUP}, "Weight": {"Fn::If": [on_green, 0, 100]}},
+        {"TargetGroupArn": {"Ref": E.GREEN_TARGET_GROUP}, "Weight": {"Fn::If": [on_green, 100, 0]}}]}}]
+
+
 def test_auth_goes_to_keycloak_and_everything_else_to_the_blue_manager(template):
     (rule,) = of_type(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values()
     rule = rule["Properties"]
@@ -72,7 +81,7 @@ def test_auth_goes_to_keycloak_and_everything_else_to_the_blue_manager(template)
     https = props(template, E.HTTPS_LISTENER)
     assert https["Port"] == 443 and https["Protocol"] == "HTTPS"
     assert https["SslPolicy"].startswith("ELBSecurityPolicy-TLS13-1-2")
-    assert https["DefaultActions"] == [{"Type": "forward", "TargetGroupArn": {"Ref": E.BLUE_TARGET_GROUP}}]
+    assert https["DefaultActions"] == _blue_and_green(E.LIVE_ON_GREEN)
     assert props(template, E.KEYCLOAK_TARGET_GROUP)["HealthCheckPath"] == "/auth/health/ready"
 
 
@@ -87,7 +96,7 @@ def test_http_only_redirects_to_https(template):
 def test_test_listener_is_restricted_to_the_admin_cidr(template):
     test = props(template, E.TEST_LISTENER)
     assert test["Port"] == E.TEST_LISTENER_PORT and test["Protocol"] == "HTTPS"
-    assert test["DefaultActions"][0]["TargetGroupArn"] == {"Ref": E.BLUE_TARGET_GROUP}
+    assert test["DefaultActions"] == _blue_and_green(E.TEST_ON_GREEN)
     rules = [rule for group in of_type(template, "AWS::EC2::SecurityGroup").values()
              for rule in group["Properties"]["SecurityGroupIngress"] if rule["FromPort"] == E.TEST_LISTENER_PORT]
     assert rules == [{"IpProtocol": "tcp", "FromPort": 8443, "ToPort": 8443, "CidrIp": {"Ref": E.ADMIN_CIDR},
@@ -143,7 +152,8 @@ def test_deletion_protection_is_on_in_production_only():
 
 def test_every_agreed_export_is_implemented(template):
     agreed = {value for key, value in vars(E).items()
-              if key.startswith("OUT_") and key not in ("OUT_DNS_INSTRUCTIONS", "OUT_MQTT_URL")}
+              if key.startswith("OUT_")
+              and key not in ("OUT_DNS_INSTRUCTIONS", "OUT_MQTT_URL", "OUT_ACCESS_LOG_BUCKET")}
     exported = {name for name, output in template["Outputs"].items() if "Export" in output}
     assert exported == agreed
     for name in exported:
@@ -180,11 +190,12 @@ def test_target_groups_the_service_attaches_are_behind_a_listener(template):
                 for resource in service["Resources"].values() if resource["Type"] == "AWS::ECS::Service"
                 for balancer in resource["Properties"].get("LoadBalancers", [])]
     assert sorted(attached) == sorted([E.KEYCLOAK_TARGET_GROUP, E.BLUE_TARGET_GROUP])
-    routed = {action["TargetGroupArn"]["Ref"]
+    routed = {group["TargetGroupArn"]["Ref"]
               for resource in template["Resources"].values()
               if resource["Type"].startswith("AWS::ElasticLoadBalancingV2::Listener")
               for action in resource["Properties"].get("DefaultActions", resource["Properties"].get("Actions", []))
-              if "TargetGroupArn" in action}
+              for group in action.get("ForwardConfig", {}).get("TargetGroups", [action])
+              if "TargetGroupArn" in group}
     assert set(attached) <= routed
 
 

@@ -347,3 +347,92 @@ def test_events_without_hook_ids_never_call_codedeploy(target_group, monkeypatch
         invoke(monkeypatch, event, ecs_stub({BLUE: "PRIMARY"}, [task("10.0.1.10", BLUE)])[0], codedeploy)
     cd_stub.assert_no_pending_responses()
     assert targets(target_group) == [("10.0.1.10", 1883)]
+
+
+# --- following the production listener (issue 12): the hook may run before the replacement is PRIMARY --
+
+@pytest.fixture
+def production_listener(target_group, monkeypatch):
+    """An ALB with the manager's blue and green target groups behind its production listener, in moto, as
+    CodeDeploy leaves it (the live group at weight 100, the other at 0); LISTENER_ARN names it."""
+    ec2, elbv2 = boto3.client("ec2"), boto3.client("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.1.0.0/16")["Vpc"]["VpcId"]
+    subnets = [ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.1.{n}.0/24", AvailabilityZone=f"eu-west-1{az}")[
+        "Subnet"]["SubnetId"] for n, az in ((1, "a"), (2, "b"))]
+    alb = elbv2.create_load_balancer(Name="herd-alb", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    groups = {colour: elbv2.create_target_group(Name=f"herd-{colour}", Protocol="HTTP", Port=8080, VpcId=vpc,
+                                                TargetType="ip")["TargetGroups"][0]["TargetGroupArn"]
+              for colour in ("blue", "green")}
+    listener = elbv2.create_listener(LoadBalancerArn=alb, Protocol="HTTP", Port=443,
+                                     DefaultActions=weighted(groups, live="blue"))["Listeners"][0]["ListenerArn"]
+    monkeypatch.setenv("LISTENER_ARN", listener)
+
+    def shift(live: str) -> None:
+        elbv2.modify_listener(ListenerArn=listener, DefaultActions=weighted(groups, live))
+
+    return groups, shift
+
+
+def weighted(groups, live):
+    return [{"Type": "forward", "ForwardConfig": {"TargetGroups": [
+        {"TargetGroupArn": arn, "Weight": 100 if colour == live else 0} for colour, arn in groups.items()]}}]
+
+
+def ecs_task_sets_stub(task_sets, tasks):
+    """ECS answers for task sets {id: (status, target group)} with their load balancers, as ECS lists them."""
+    ecs = boto3.client("ecs", endpoint_url="http://127.0.0.1:9")
+    stub = Stubber(ecs)
+    service = {"serviceArn": SERVICE_ARN, "serviceName": SERVICE, "taskSets": [
+        {"id": i, "status": status, "loadBalancers": [
+            {"targetGroupArn": group, "containerName": "manager", "containerPort": 8080}]}
+        for i, (status, group) in task_sets.items()]}
+    stub.add_response("describe_services", {"services": [service]}, {"cluster": CLUSTER, "services": [SERVICE]})
+    arns = [t["taskArn"] for t in tasks]
+    stub.add_response("list_tasks", {"taskArns": arns},
+                      {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "RUNNING"})
+    stub.add_response("describe_tasks", {"tasks": tasks}, {"cluster": CLUSTER, "tasks": arns})
+    stub.activate()
+    return ecs, stub
+
+
+def test_after_allow_traffic_before_the_replacement_is_primary_mqtt_follows_the_listener(
+        target_group, production_listener, monkeypatch, capsys):
+    groups, shift = production_listener
+    blue_task, green_task = task("10.0.1.10", BLUE), task("10.0.2.20", GREEN)
+    # Test traffic on green, production still on blue: MQTT stays on the original task.
+    ecs, _ = ecs_task_sets_stub({BLUE: ("PRIMARY", groups["blue"]), GREEN: ("ACTIVE", groups["green"])},
+                                [blue_task, green_task])
+    invoke(monkeypatch, TASK_STATE_CHANGE, ecs)
+    assert targets(target_group) == [("10.0.1.10", 1883)]
+    # AllowTraffic moved the production listener; ECS still reports the original set as PRIMARY when the
+    # AfterAllowTraffic hook runs. The NLB must follow the listener now, not at the next schedule.
+    shift("green")
+    codedeploy, cd_stub = codedeploy_stub("Succeeded")
+    ecs, ecs_stubber = ecs_task_sets_stub({BLUE: ("PRIMARY", groups["blue"]), GREEN: ("ACTIVE", groups["green"])},
+                                          [blue_task, green_task])
+    assert invoke(monkeypatch, HOOK_EVENT, ecs, codedeploy) == {"status": "Succeeded"}
+    cd_stub.assert_no_pending_responses()
+    ecs_stubber.assert_no_pending_responses()
+    assert targets(target_group) == [("10.0.2.20", 1883)]
+    assert f"primary task set {GREEN}" in capsys.readouterr().out
+
+
+def test_a_rollback_that_moves_the_listener_back_moves_mqtt_back(target_group, production_listener, monkeypatch):
+    groups, shift = production_listener
+    blue_task, green_task = task("10.0.1.10", BLUE), task("10.0.2.20", GREEN)
+    shift("green")
+    invoke(monkeypatch, SCHEDULED, ecs_task_sets_stub(
+        {BLUE: ("ACTIVE", groups["blue"]), GREEN: ("PRIMARY", groups["green"])}, [blue_task, green_task])[0])
+    assert targets(target_group) == [("10.0.2.20", 1883)]
+    shift("blue")  # CodeDeploy's rollback reroutes production traffic to the original task set first
+    invoke(monkeypatch, SCHEDULED, ecs_task_sets_stub(
+        {BLUE: ("ACTIVE", groups["blue"]), GREEN: ("PRIMARY", groups["green"])}, [blue_task, green_task])[0])
+    assert targets(target_group) == [("10.0.1.10", 1883)]
+
+
+def test_a_listener_on_a_group_no_task_set_has_falls_back_to_primary(target_group, production_listener, monkeypatch):
+    del production_listener  # the listener forwards to groups neither task set names
+    blue_task, green_task = task("10.0.1.10", BLUE), task("10.0.2.20", GREEN)
+    invoke(monkeypatch, SCHEDULED, ecs_task_sets_stub(
+        {BLUE: ("ACTIVE", "arn:other-1"), GREEN: ("PRIMARY", "arn:other-2")}, [blue_task, green_task])[0])
+    assert targets(target_group) == [("10.0.2.20", 1883)]

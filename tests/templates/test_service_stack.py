@@ -199,7 +199,10 @@ def test_reconcile_function_is_triggered_by_task_changes_and_a_schedule(template
 
     assert function["Code"]["ZipFile"] == packed_source("mqtt_reconcile"), "the real function, not a placeholder"
     assert set(function["Environment"]["Variables"]) == {"CLUSTER_NAME", "SERVICE_NAME", "TARGET_GROUP_ARN",
-                                                        "TARGET_PORT"}
+                                                        "TARGET_PORT", "LISTENER_ARN"}
+    # MQTT follows the task set behind the production listener (CodeDeploy's), not only the PRIMARY one.
+    assert function["Environment"]["Variables"]["LISTENER_ARN"] == {
+        "Fn::ImportValue": names.export_name(names.EDGE, names.Edge.OUT_HTTPS_LISTENER_ARN)}
     pattern = props(template, S.RECONCILE_TASK_RULE)["EventPattern"]
     assert pattern["detail-type"] == ["ECS Task State Change"]
     assert pattern["detail"]["group"] == [f"service:{S.MANAGER_SERVICE_NAME}"]

@@ -60,5 +60,9 @@ def _print_aws_cli(args: argparse.Namespace, project: Project, progress: Progres
             built = artifacts.load(args.output_dir, stack, env.name)
             target = Target(env.name, env.account_id, env.region, names.stack_name(stack.name), stack.tags(env.name))
             progress.log(f"# {stack.name} in {env.name} (account {env.account_id})")
+            if stack.name == names.EDGE:
+                progress.log(f"# CodeDeploy moves the manager's listeners: set {names.Edge.LIVE_TARGET_GROUP} and "
+                             f"{names.Edge.TEST_TARGET_GROUP} to the group each forwards to now (weight 100 in "
+                             "`aws elbv2 describe-listeners`), or `herd-cfn deploy` does it for you")
             progress.log(aws_cli_command(target, built, args.template_bucket))
     return 0

@@ -35,6 +35,10 @@ FIXES = (
     "recorded_only",
     "resource_policies",
     "wafv2_resources",
+    "elbv2_forward_config",
+    "elbv2_modify_tls_listener",
+    "logs_metric_filter",
+    "yaml_condition_short_form",
 )
 
 _installed = False

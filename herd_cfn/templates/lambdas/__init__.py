@@ -25,7 +25,9 @@ import re
 import zlib
 from pathlib import Path
 
-INLINE_SOURCE_BUDGET = 4608  # characters per function; keeps both functions well inside one template
+# Characters per function; keeps the functions well inside one template (4864 since the reconcile
+# function follows the production listener, issue 12).
+INLINE_SOURCE_BUDGET = 4864
 MODULES = ("mqtt_reconcile", "before_allow_traffic", "deploy_hooks")
 
 _ECS = "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}"
@@ -41,7 +43,7 @@ MQTT_RECONCILE_IAM = (
     (("ecs:ListTasks",), "*", {"ArnEquals": {"ecs:cluster": _ECS + ":cluster/${ClusterName}"}}),
     (("ecs:DescribeTasks",), _ECS + ":task/${ClusterName}/*", None),
     # Describe* of elasticloadbalancing has no resource-level permissions.
-    (("elasticloadbalancing:DescribeTargetHealth",), "*", None),
+    (("elasticloadbalancing:DescribeTargetHealth", "elasticloadbalancing:DescribeListeners"), "*", None),
     (("elasticloadbalancing:RegisterTargets", "elasticloadbalancing:DeregisterTargets"), "${TargetGroupArn}", None),
     _HOOK_STATUS,
 )

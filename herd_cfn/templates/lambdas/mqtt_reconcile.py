@@ -7,10 +7,14 @@ Why it exists: the manager runs under the CODE_DEPLOY deployment controller, whi
 have one blue/green target-group pair only (the ALB's). The NLB's ``ip`` target group for MQTT (8883 TLS
 -> 1883) is therefore not managed by ECS; this function manages it.
 
-Which tasks: during blue/green the service has two task sets; the PRIMARY one is the one CodeDeploy
-routes production traffic to (the replacement becomes PRIMARY when traffic moves). A task belongs to
-a task set when its ``startedBy`` equals the task set's id (``ecs-svc/...``), as for a service
-deployment. Without task sets (ECS controller) every running task of the service counts.
+Which tasks: during blue/green the service has two task sets. MQTT follows the one whose target group
+the ALB's production listener (LISTENER_ARN) forwards to: CodeDeploy moves the listener at
+AllowTraffic, and the replacement task set may become PRIMARY only after the AfterAllowTraffic hook
+has run, so following PRIMARY alone left MQTT on the old task until the next event or schedule.
+Without that listener, or when no task set has its target group, the PRIMARY one counts (the
+replacement becomes PRIMARY when traffic moves). A task belongs to a task set when its ``startedBy``
+equals the task set's id (``ecs-svc/...``), as for a service deployment. Without task sets (ECS
+controller) every running task of the service counts.
 
 Invocations (all reconcile fully; the event's detail is only logged):
 - EventBridge "ECS Task State Change" for the manager service, and an EventBridge schedule;
@@ -18,7 +22,8 @@ Invocations (all reconcile fully; the event's detail is only logged):
   reports Succeeded, or Failed when reconciling raised or no primary task is running, so the hook
   never hangs until CodeDeploy's one-hour timeout.
 
-Environment: CLUSTER_NAME, SERVICE_NAME, TARGET_GROUP_ARN, TARGET_PORT (default 1883).
+Environment: CLUSTER_NAME, SERVICE_NAME, TARGET_GROUP_ARN, TARGET_PORT (default 1883), LISTENER_ARN
+(optional: the ALB's production listener).
 Transient API errors (throttling, 5xx) are retried by botocore's standard retry mode.
 IAM: see ``herd_cfn.templates.lambdas.MQTT_RECONCILE_IAM``.
 """
@@ -52,23 +57,32 @@ def task_ip(task):
     return None
 
 
-def primary_task_set(ecs, cluster, service):
+def live_target_group(elbv2, arn):
+    """The target group the production listener sends traffic to (CodeDeploy keeps the other at weight 0)."""
+    action = elbv2.describe_listeners(ListenerArns=[arn])["Listeners"][0]["DefaultActions"][-1]
+    groups = action.get("ForwardConfig", {}).get("TargetGroups") or [action]
+    return max(groups, key=lambda g: g.get("Weight", 1))["TargetGroupArn"]
+
+
+def primary_task_set(ecs, cluster, service, elbv2=None):
+    """The task set behind the production listener's target group (given ``elbv2``), else the PRIMARY one."""
     found = ecs.describe_services(cluster=cluster, services=[service])["services"]
     if not found:
         raise RuntimeError(f"service {service} not found in cluster {cluster}")
-    for task_set in found[0].get("taskSets", []):
-        if task_set["status"] == "PRIMARY":
-            return task_set
-    return None
+    sets = found[0].get("taskSets", [])
+    listener = os.environ.get("LISTENER_ARN")
+    group = sets and elbv2 and listener and live_target_group(elbv2, listener)
+    serving = [t for t in sets if group and group in [b.get("targetGroupArn") for b in t.get("loadBalancers", [])]]
+    return (serving or [t for t in sets if t["status"] == "PRIMARY"] or [None])[0]
 
 
-def wanted_ips(ecs, cluster, service):
+def wanted_ips(ecs, cluster, service, elbv2=None):
     """Private IPs of the service's RUNNING tasks, restricted to the primary task set when there is one.
 
     A task set's tasks carry its id in ``startedBy``. ECS documents no API that lists a task set's
     tasks, so when no running task carries the id, the tasks of the primary task set's task definition
     are taken instead (a deployment registers a new revision, so the sets differ in it)."""
-    primary = primary_task_set(ecs, cluster, service)
+    primary = primary_task_set(ecs, cluster, service, elbv2)
     arns = []
     pages = ecs.get_paginator("list_tasks").paginate(cluster=cluster, serviceName=service, desiredStatus="RUNNING")
     for page in pages:
@@ -109,7 +123,7 @@ def plan(wanted_ips, current_targets, port=DEFAULT_PORT):
 def reconcile(aws):
     cluster, service = os.environ["CLUSTER_NAME"], os.environ["SERVICE_NAME"]
     group, port = os.environ["TARGET_GROUP_ARN"], int(os.environ.get("TARGET_PORT", DEFAULT_PORT))
-    wanted = wanted_ips(aws["ecs"], cluster, service)
+    wanted = wanted_ips(aws["ecs"], cluster, service, aws["elbv2"])
     current = aws["elbv2"].describe_target_health(TargetGroupArn=group)["TargetHealthDescriptions"]
     register, deregister = plan(wanted, current, port)
     for target in register:

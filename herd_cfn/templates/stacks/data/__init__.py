@@ -46,7 +46,7 @@ from troposphere import (
 from herd_cfn import names
 from herd_cfn.fields import LOG_RETENTION_DAYS
 from herd_cfn.templates.base import Input, StackDefinition
-from herd_cfn.templates.helpers import name_tags, network, output, skip
+from herd_cfn.templates.helpers import RETAIN, name_tags, network, output, skip
 from herd_cfn.templates.stacks.data import exec_sessions
 from herd_cfn.templates.stacks.data.config import (
     EFS_IA_TRANSITIONS,
@@ -57,7 +57,6 @@ from herd_cfn.templates.stacks.data.config import (
 
 D = names.Data
 NET = names.Network
-RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 NFS_PORT = 2049
 
 # POSIX identities on the file system, one per image (EFS checks only numeric ids).
@@ -359,8 +358,8 @@ def _secrets(t: Template) -> None:
             DB_USERNAME)
     _secret(t, D.ADMIN_SECRET, D.ADMIN_SECRET_NAME, "OpenRemote admin user of the master realm (OR_ADMIN_PASSWORD)",
             ADMIN_USERNAME)
-    _secret(t, D.KEYCLOAK_SECRET, D.KEYCLOAK_SECRET_NAME, "Keycloak admin user (KEYCLOAK_ADMIN_PASSWORD)",
-            ADMIN_USERNAME)
+    # No Keycloak admin secret: Keycloak's admin password is the OpenRemote admin secret, as OpenRemote
+    # requires (KeycloakAdminSecret was dropped; docs/teardown.md says how to delete the retained one).
 
 
 _KEEP_PLACEHOLDER = "__IMAGES_TO_KEEP__"
@@ -411,7 +410,6 @@ def _outputs(t: Template) -> None:
     out(D.OUT_MANAGER_ACCESS_POINT_ARN, GetAtt(D.MANAGER_ACCESS_POINT, "Arn"), "ARN of the manager access point")
     out(D.OUT_DB_SECRET_ARN, Ref(D.DB_SECRET), "Secret {username, password} of the PostgreSQL superuser")
     out(D.OUT_ADMIN_SECRET_ARN, Ref(D.ADMIN_SECRET), "Secret {username, password} of OpenRemote's admin")
-    out(D.OUT_KEYCLOAK_SECRET_ARN, Ref(D.KEYCLOAK_SECRET), "Secret {username, password} of Keycloak's admin")
     out(D.OUT_ECR_REPOSITORY_NAME, Ref(D.ECR_REPOSITORY), "ECR repository of the manager image")
     out(D.OUT_ECR_REPOSITORY_ARN, GetAtt(D.ECR_REPOSITORY, "Arn"), "ARN of the ECR repository")
     out(D.OUT_ECR_REPOSITORY_URI, GetAtt(D.ECR_REPOSITORY, "RepositoryUri"), "URI of the ECR repository")

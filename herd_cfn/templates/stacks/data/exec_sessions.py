@@ -10,9 +10,9 @@ from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, St
 from troposphere import GetAtt, Ref, Sub, Template, kms, logs
 
 from herd_cfn import names
+from herd_cfn.templates.helpers import RETAIN
 
 D = names.Data
-RETAIN = {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
 LOG_GROUP_ARN = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:" + D.EXEC_LOG_GROUP_NAME
 
 

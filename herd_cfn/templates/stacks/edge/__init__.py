@@ -15,6 +15,8 @@ from __future__ import annotations
 from functools import partial
 
 from troposphere import (
+    And,
+    Condition,
     Equals,
     GetAtt,
     If,
@@ -28,7 +30,7 @@ from troposphere import (
 from herd_cfn import names
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.helpers import given, output
-from herd_cfn.templates.stacks.edge import firewall, load_balancers, security
+from herd_cfn.templates.stacks.edge import access_logs, firewall, load_balancers, security
 from herd_cfn.templates.stacks.edge.config import INPUTS, EdgeConfig, validate_project
 
 E = names.Edge
@@ -36,7 +38,10 @@ E = names.Edge
 
 def _conditions(t: Template) -> None:
     t.add_condition(E.HAS_HOSTED_ZONE, given(E.HOSTED_ZONE_ID))
-    t.add_condition(E.HAS_ACCESS_LOGS, given(E.ACCESS_LOG_BUCKET))
+    t.add_condition(E.HAS_ACCESS_LOGS, Equals(Ref(E.ACCESS_LOGS), "true"))
+    t.add_condition(E.CREATE_LOG_BUCKET, And(Condition(E.HAS_ACCESS_LOGS), Equals(Ref(E.ACCESS_LOG_BUCKET), "")))
+    t.add_condition(E.LIVE_ON_GREEN, Equals(Ref(E.LIVE_TARGET_GROUP), "green"))
+    t.add_condition(E.TEST_ON_GREEN, Equals(Ref(E.TEST_TARGET_GROUP), "green"))
     t.add_condition(E.HAS_WAF, Not(Equals(Ref(E.WAF_MODE), "off")))
     t.add_condition(E.WAF_BLOCKS, Equals(Ref(E.WAF_MODE), "block"))
     t.add_rule("CertificateSource", {"Assertions": [{
@@ -55,6 +60,8 @@ def _outputs(t: Template) -> None:
         Sub("${%s} -> ${%s.DNSName}; %s.${%s} -> ${%s.DNSName}"
             % (E.DOMAIN, E.ALB, E.MQTT_HOST_PREFIX, E.DOMAIN, E.NLB)),
     ), "DNS records (alias or CNAME) to create by hand", export=False)
+    out(E.OUT_ACCESS_LOG_BUCKET, If(E.HAS_ACCESS_LOGS, load_balancers.log_bucket(), "none"),
+        "Where the load balancers' access logs go (alb/, nlb/)", export=False)
     out(E.OUT_LOAD_BALANCER_ARN, Ref(E.ALB))
     out(E.OUT_LOAD_BALANCER_FULL_NAME, GetAtt(E.ALB, "LoadBalancerFullName"), "Alarm dimension LoadBalancer")
     out(E.OUT_LOAD_BALANCER_DNS, GetAtt(E.ALB, "DNSName"))
@@ -78,6 +85,7 @@ def _outputs(t: Template) -> None:
 def build(t: Template) -> None:
     _conditions(t)
     security.build(t)
+    access_logs.build(t)
     load_balancers.build(t)
     firewall.build(t)
     _outputs(t)

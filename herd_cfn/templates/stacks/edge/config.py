@@ -28,8 +28,13 @@ class EdgeConfig(StrictModel):
     certificate_arn: CertificateArn | None = Field(
         None, description="Existing ACM certificate for <domain> and mqtt.<domain> when there is no hosted zone")
     admin_cidr: Cidr = Field(description="Who may reach the test listener (port 8443), e.g. the office VPN")
+    access_logs: bool | None = Field(
+        None, description="Access logs of the ALB and of the NLB's TLS listener; default: on in production")
     access_log_bucket: BucketName | None = Field(
-        None, description="S3 bucket for ALB access logs (its policy must allow ELB log delivery); none = off")
+        None, description="Your own S3 bucket for the access logs (its policy must allow ELB log delivery to "
+                          "alb/ and nlb/, SSE-S3); none = the stack makes and retains one")
+    access_log_retention_days: int = Field(
+        90, ge=1, le=3650, description="Days the stack's own access-log bucket keeps the logs")
     waf: Literal["off", "count", "block"] | None = Field(
         None, description="AWS WAF on the ALB: off, count (rules only count, read the logs) or block; "
                           "none = count in production, off elsewhere")
@@ -44,6 +49,18 @@ class EdgeConfig(StrictModel):
                 + (", not both" if self.hosted_zone_id else "")
             )
         return self
+
+    @model_validator(mode="after")
+    def _bucket_needs_logs(self) -> EdgeConfig:
+        if self.access_log_bucket and self.access_logs is False:
+            raise ValueError("access_log_bucket is given but access_logs is false; drop one of them")
+        return self
+
+
+def access_logs_on(env) -> bool:
+    """Access logs are on when asked for, or in production unless turned off."""
+    edge = env.edge
+    return edge.access_logs if edge.access_logs is not None else bool(env.production or edge.access_log_bucket)
 
 
 WAF_MODES = ("off", "count", "block")
@@ -78,9 +95,18 @@ INPUTS = (
           lambda env: env.edge.admin_cidr, allowed_pattern=r"^(\d{1,3}\.){3}\d{1,3}/\d{1,2}$"),
     Input(E.DELETION_PROTECTION, "Load balancer deletion protection",
           lambda env: env.production, allowed_values=("true", "false")),
-    optional_input(E.ACCESS_LOG_BUCKET, "S3 bucket for access logs; empty: none",
+    Input(E.ACCESS_LOGS, "ALB and NLB (TLS) access logs", access_logs_on, allowed_values=("true", "false"),
+          default="true"),
+    optional_input(E.ACCESS_LOG_BUCKET, "Own S3 bucket for access logs; empty: the stack's",
                    lambda env: env.edge.access_log_bucket, BUCKET_PATTERN),
     Input(E.WAF_MODE, "AWS WAF on the ALB", waf_mode, allowed_values=WAF_MODES),
     Input(E.WAF_LOG_RETENTION, "WAF log retention (days)", lambda env: env.edge.waf_log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
+    Input(E.ACCESS_LOG_RETENTION, "Days the stack's access-log bucket keeps logs",
+          lambda env: env.edge.access_log_retention_days, type="Number", min_value=1, max_value=3650),
+    # Always blue in the parameters files: the rollout and `deploy` put in what the listener serves now.
+    Input(E.LIVE_TARGET_GROUP, "Target group the production listener forwards to (filled from the live listener)",
+          lambda env: "blue", allowed_values=("blue", "green"), default="blue"),
+    Input(E.TEST_TARGET_GROUP, "Target group the test listener forwards to (filled from the live listener)",
+          lambda env: "blue", allowed_values=("blue", "green"), default="blue"),
 )

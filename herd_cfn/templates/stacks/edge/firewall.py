@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, If, Ref, Sub, Template, logs, wafv2
 
-from herd_cfn.templates.helpers import E, skip
+from herd_cfn.templates.helpers import RETAIN, E, skip
 
 CORE_RULE_SET = "AWSManagedRulesCommonRuleSet"
 KNOWN_BAD_INPUTS = "AWSManagedRulesKnownBadInputsRuleSet"
@@ -122,7 +122,7 @@ def build(t: Template) -> None:
     t.add_resource(wafv2.WebACLAssociation(
         E.WEB_ACL_ASSOCIATION, **on, ResourceArn=Ref(E.ALB), WebACLArn=GetAtt(E.WEB_ACL, "Arn")))
     t.add_resource(logs.LogGroup(
-        E.WAF_LOG_GROUP, **on, LogGroupName=E.WAF_LOG_GROUP_NAME, RetentionInDays=Ref(E.WAF_LOG_RETENTION),
+        E.WAF_LOG_GROUP, **on, **RETAIN, LogGroupName=E.WAF_LOG_GROUP_NAME, RetentionInDays=Ref(E.WAF_LOG_RETENTION),
         Metadata=skip(("CKV_AWS_158", "Tokens and cookies are redacted before WAF logs; encrypted with an "
                                       "AWS-owned key"))))
     t.add_resource(wafv2.LoggingConfiguration(

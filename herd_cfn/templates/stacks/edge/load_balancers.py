@@ -7,11 +7,11 @@ and OpenRemote's MQTT broker does not check the host name clients connect to.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, If, NoValue, Ref, Sub, Template, certificatemanager, route53
+from troposphere import GetAtt, If, NoValue, Ref, Select, Sub, Template, certificatemanager, route53
 from troposphere import elasticloadbalancingv2 as elb
 
 from herd_cfn import names
-from herd_cfn.templates.helpers import network, public_subnets, skip
+from herd_cfn.templates.helpers import network, public_subnets
 
 E = names.Edge
 N = names.Network
@@ -36,20 +36,41 @@ def _attributes(*pairs: tuple[str, object]) -> list:
     return [elb.LoadBalancerAttributes(Key=k, Value=v) for k, v in pairs]
 
 
+def log_bucket(after_policy: bool = False) -> If:
+    """The access-log bucket: the user's (AccessLogBucket) or the stack's own.
+
+    ``after_policy``: ELB checks at once that it may write to the bucket, so a load balancer must wait
+    for the bucket's policy; a DependsOn cannot be conditional, a reference inside the If can.
+    """
+    own = Select(0, [Ref(E.LOG_BUCKET), Ref(E.LOG_BUCKET_POLICY)]) if after_policy else Ref(E.LOG_BUCKET)
+    return If(E.CREATE_LOG_BUCKET, own, Ref(E.ACCESS_LOG_BUCKET))
+
+
 def _access_logs(prefix: str) -> list:
-    return [  # the ALB's only: the NLB's TLS logs are not kept (see _LB_SKIPS)
-        elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=If(E.HAS_ACCESS_LOGS, "true", "false")),
-        If(E.HAS_ACCESS_LOGS, elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=Ref(E.ACCESS_LOG_BUCKET)),
+    # The NLB writes logs for its TLS listener only, which is all it has.
+    return [
+        # The parameter itself (default "true"), so a reader, and checkov, sees logs on unless turned off.
+        elb.LoadBalancerAttributes(Key="access_logs.s3.enabled", Value=Ref(E.ACCESS_LOGS)),
+        If(E.HAS_ACCESS_LOGS, elb.LoadBalancerAttributes(Key="access_logs.s3.bucket", Value=log_bucket(True)),
            NoValue),
         If(E.HAS_ACCESS_LOGS, elb.LoadBalancerAttributes(Key="access_logs.s3.prefix", Value=prefix), NoValue),
     ]
 
 
-_LB_SKIPS = (("CKV_AWS_91", "ALB logs go to AccessLogBucket when given; NLB TLS logs are not kept"),)
+def _forward(target_group: object) -> list[elb.Action]:
+    return [elb.Action(Type="forward", TargetGroupArn=target_group)]
 
 
-def _forward(target_group: str) -> list[elb.Action]:
-    return [elb.Action(Type="forward", TargetGroupArn=Ref(target_group))]
+def _blue_and_green(on_green: str) -> list[elb.Action]:
+    """Both manager groups, weighted as CodeDeploy leaves them after a deployment (live 100, other 0).
+
+    The idle group stays attached to the load balancer at weight 0, as CodeDeploy's own rewrites keep
+    it (so the next deployment's replacement tasks pass ELB health checks before traffic moves).
+    """
+    return [elb.Action(Type="forward", ForwardConfig=elb.ForwardConfig(TargetGroups=[
+        elb.TargetGroupTuple(TargetGroupArn=Ref(E.BLUE_TARGET_GROUP), Weight=If(on_green, 0, 100)),
+        elb.TargetGroupTuple(TargetGroupArn=Ref(E.GREEN_TARGET_GROUP), Weight=If(on_green, 100, 0)),
+    ]))]
 
 
 def _http_target_group(t: Template, name: str, health_path: str, *attributes: tuple[str, str]) -> None:
@@ -87,9 +108,8 @@ def _alb(t: Template) -> None:
             *_attributes(("deletion_protection.enabled", Ref(E.DELETION_PROTECTION)),
                          ("routing.http.drop_invalid_header_fields.enabled", "true"),
                          ("idle_timeout.timeout_seconds", str(IDLE_TIMEOUT_SECONDS))),
-            *_access_logs("alb"),
+            *_access_logs(E.ALB_LOG_PREFIX),
         ],
-        Metadata=skip(*_LB_SKIPS),
     ))
     for name in (E.BLUE_TARGET_GROUP, E.GREEN_TARGET_GROUP):
         _http_target_group(t, name, MANAGER_HEALTH_PATH)
@@ -102,12 +122,14 @@ def _alb(t: Template) -> None:
         DefaultActions=[elb.Action(Type="redirect", RedirectConfig=elb.RedirectConfig(
             Protocol="HTTPS", Port="443", StatusCode="HTTP_301"))],
     ))
-    for listener, port in ((E.HTTPS_LISTENER, 443), (E.TEST_LISTENER, E.TEST_LISTENER_PORT)):
-        # CodeDeploy moves the default action between blue and green.
+    for listener, port, on_green in ((E.HTTPS_LISTENER, 443, E.LIVE_ON_GREEN),
+                                     (E.TEST_LISTENER, E.TEST_LISTENER_PORT, E.TEST_ON_GREEN)):
+        # CodeDeploy moves the default action between blue and green at every deployment; an update of
+        # this stack must leave it where CodeDeploy put it, which the rollout reads into the parameter.
         t.add_resource(elb.Listener(
             listener, LoadBalancerArn=Ref(E.ALB), Port=port, Protocol="HTTPS", SslPolicy=SSL_POLICY,
             Certificates=[elb.Certificate(CertificateArn=certificate_arn())],
-            DefaultActions=_forward(E.BLUE_TARGET_GROUP),
+            DefaultActions=_blue_and_green(on_green),
         ))
     # /auth stays on keycloak. The test listener needs no such rule: logins go to KC_HOSTNAME on 443.
     t.add_resource(elb.ListenerRule(
@@ -125,8 +147,8 @@ def _nlb(t: Template) -> None:
             *_attributes(("deletion_protection.enabled", Ref(E.DELETION_PROTECTION)),
                          # One manager task sits in one AZ; every NLB node must reach it.
                          ("load_balancing.cross_zone.enabled", "true")),
+            *_access_logs(E.NLB_LOG_PREFIX),
         ],
-        Metadata=skip(*_LB_SKIPS),
     ))
     # Not attached to the ECS service (CODE_DEPLOY allows one target group pair): the reconcile
     # function keeps its only target equal to the running manager task's IP.
@@ -141,5 +163,6 @@ def _nlb(t: Template) -> None:
     ))
     t.add_resource(elb.Listener(
         E.MQTT_LISTENER, LoadBalancerArn=Ref(E.NLB), Port=E.MQTT_TLS_PORT, Protocol="TLS", SslPolicy=SSL_POLICY,
-        Certificates=[elb.Certificate(CertificateArn=certificate_arn())], DefaultActions=_forward(E.MQTT_TARGET_GROUP),
+        Certificates=[elb.Certificate(CertificateArn=certificate_arn())],
+        DefaultActions=_forward(Ref(E.MQTT_TARGET_GROUP)),
     ))

@@ -8,13 +8,14 @@ from awacs.sts import AssumeRole
 from troposphere import AccountId, GetAtt, Ref, Sub, Template, ec2, iam, logs
 
 from herd_cfn import names
+from herd_cfn.templates.helpers import RETAIN
 
 N = names.Network
 
 
 def build(t: Template) -> None:
     group = t.add_resource(logs.LogGroup(
-        N.FLOW_LOG_GROUP, RetentionInDays=Ref(N.FLOW_LOG_RETENTION),
+        N.FLOW_LOG_GROUP, **RETAIN, RetentionInDays=Ref(N.FLOW_LOG_RETENTION),
         Metadata={"checkov": {"skip": [{
             "id": "CKV_AWS_158",
             "comment": "Flow logs hold no secrets; CloudWatch Logs encrypts them at rest with an AWS-owned "

@@ -37,7 +37,7 @@ from troposphere import (
 from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS
 from herd_cfn.templates.base import Input, StackDefinition, optional_input
-from herd_cfn.templates.helpers import given, output, skip
+from herd_cfn.templates.helpers import RETAIN, given, output, skip
 from herd_cfn.templates.stacks.pipeline import hook as pipeline_hook
 from herd_cfn.templates.stacks.pipeline.config import (
     COMPUTE_TYPES,
@@ -191,7 +191,7 @@ def _s3_all():
 
 def _build_project(t: Template) -> None:
     t.add_resource(logs.LogGroup(
-        P.BUILD_LOG_GROUP, LogGroupName=f"/aws/codebuild/{P.BUILD_PROJECT_NAME}",
+        P.BUILD_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/codebuild/{P.BUILD_PROJECT_NAME}",
         RetentionInDays=Ref(P.LOG_RETENTION),
         Metadata=skip(("CKV_AWS_158", "Build logs hold no secrets (CodeBuild masks Secrets Manager values); "
                                        "CloudWatch Logs encrypts them at rest with an AWS-owned key.")),

@@ -12,7 +12,7 @@ from troposphere import GetAtt, Join, Ref, Split, Sub, Tag, Tags, Template, awsl
 
 from herd_cfn import names
 from herd_cfn.templates import lambdas
-from herd_cfn.templates.helpers import imported, skip
+from herd_cfn.templates.helpers import RETAIN, imported, skip
 from herd_cfn.templates.stacks.pipeline.iam import deploy_hooks_statements, hook_statements, service_role
 
 P = names.Pipeline
@@ -38,7 +38,7 @@ def add(t: Template) -> None:
     test_port = imported(names.EDGE, E.OUT_TEST_LISTENER_PORT)
     alb_group = imported(names.EDGE, E.OUT_ALB_SECURITY_GROUP)
     t.add_resource(logs.LogGroup(
-        P.HOOK_LOG_GROUP, LogGroupName=f"/aws/lambda/{P.BEFORE_ALLOW_TRAFFIC_FUNCTION}",
+        P.HOOK_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{P.BEFORE_ALLOW_TRAFFIC_FUNCTION}",
         RetentionInDays=Ref(P.LOG_RETENTION),
         Metadata={"checkov": {"skip": [{
             "id": "CKV_AWS_158",
@@ -124,7 +124,7 @@ def add_deploy_hooks(t: Template) -> None:
     herd_cfn/templates/lambdas/deploy_hooks.py. In the VPC with the BeforeAllowTraffic hook's group (HTTPS
     out), since it calls the manager through the ALB's private IPs."""
     t.add_resource(logs.LogGroup(
-        P.DEPLOY_HOOKS_LOG_GROUP, LogGroupName=f"/aws/lambda/{P.DEPLOY_HOOKS_FUNCTION_NAME}",
+        P.DEPLOY_HOOKS_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{P.DEPLOY_HOOKS_FUNCTION_NAME}",
         RetentionInDays=Ref(P.LOG_RETENTION),
         Metadata=skip(("CKV_AWS_158", "Ids and names only; encrypted with an AWS-owned key"))))
     role = service_role(

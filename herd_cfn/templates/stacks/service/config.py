@@ -13,6 +13,7 @@ from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, m
 from herd_cfn.templates.base import Input, optional_input
 
 S = names.Service
+KEYCLOAK_MAX_TASKS = 3  # the database's max_connections is sized for this many (tasks.MAX_CONNECTIONS)
 
 # Fargate accepts only these CPU units and, for each, this memory range (MiB) in these steps.
 FARGATE_SIZES: dict[int, tuple[int, int, int]] = {
@@ -116,7 +117,7 @@ class ServiceConfig(StrictModel):
     keycloak: ContainerSettings = Field(description="Fargate size and extra settings of each keycloak task")
     postgres: TaskSize = Field(description="Fargate size of the postgresql task")
     keycloak_desired_count: int = Field(
-        1, ge=1, le=3,
+        1, ge=1, le=KEYCLOAK_MAX_TASKS,
         description="Keycloak tasks (1-3); more than one keeps sessions per task, the load balancer pins clients")
     email_secret_arn: SecretArn | None = Field(
         None, description="Secrets Manager secret with JSON keys host, port, user, password, from (SMTP, e.g. "
@@ -150,7 +151,7 @@ INPUTS = (
     Input(S.POSTGRES_MEMORY, "PostgreSQL memory (MiB)", lambda env: env.service.postgres.memory,
           **MEMORY_RANGE),
     Input(S.KEYCLOAK_COUNT, "Keycloak tasks", lambda env: env.service.keycloak_desired_count, type="Number",
-          min_value=1, max_value=3),
+          min_value=1, max_value=KEYCLOAK_MAX_TASKS),
     Input(S.SETUP_TYPE, "OR_SETUP_TYPE of the manager", lambda env: env.service.setup_type,
           allowed_pattern=f"^{SETUP_TYPE_PATTERN}$"),
     Input(S.TIME_ZONE, "TZ of every container", lambda env: env.service.time_zone,

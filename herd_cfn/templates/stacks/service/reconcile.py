@@ -10,7 +10,7 @@ from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, events, iam
 from troposphere import logs as cfn_logs
 
-from herd_cfn.templates.helpers import E, S, edge, skip
+from herd_cfn.templates.helpers import RETAIN, E, S, edge, skip
 from herd_cfn.templates.lambdas.iam import code_statements, lambda_trust
 
 MODULE = "mqtt_reconcile"
@@ -43,7 +43,7 @@ def _policy() -> PolicyDocument:
 
 def build(t: Template) -> None:
     t.add_resource(cfn_logs.LogGroup(
-        S.RECONCILE_LOG_GROUP, LogGroupName=f"/aws/lambda/{S.RECONCILE_FUNCTION_NAME}",
+        S.RECONCILE_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{S.RECONCILE_FUNCTION_NAME}",
         RetentionInDays=Ref(S.LOG_RETENTION),
         Metadata=skip(("CKV_AWS_158", "No secrets in logs; encrypted with an AWS-owned key")),
     ))
@@ -60,6 +60,8 @@ def build(t: Template) -> None:
         Environment=awslambda.Environment(Variables={
             "CLUSTER_NAME": Ref(S.CLUSTER), "SERVICE_NAME": S.MANAGER_SERVICE_NAME,
             "TARGET_GROUP_ARN": edge(E.OUT_MQTT_TARGET_GROUP_ARN), "TARGET_PORT": str(S.MANAGER_MQTT_PORT),
+            # MQTT follows the task set the production listener serves, even before it is PRIMARY.
+            "LISTENER_ARN": edge(E.OUT_HTTPS_LISTENER_ARN),
         }),
         Metadata=skip(
             ("CKV_AWS_116", "Callers retry; the schedule repairs missed events"),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Region, Template, ec2, ecs, logs
 
-from herd_cfn.templates.helpers import ANYWHERE, HTTPS, D, N, S, cidr_rule, data, network, skip
+from herd_cfn.templates.helpers import ANYWHERE, HTTPS, RETAIN, D, N, S, cidr_rule, data, network, skip
 from herd_cfn.templates.stacks.service import roles
 
 # busybox has sh, find, mv and cp -a, which is all the restore needs. ECR Public serves Docker's official
@@ -33,7 +33,8 @@ def build(t: Template) -> None:
         SecurityGroupEgress=[cidr_rule(HTTPS, ANYWHERE, "ECR Public, CloudWatch Logs")],
     ))
     t.add_resource(logs.LogGroup(
-        S.RESTORE_LOG_GROUP, LogGroupName=S.log_group(S.RESTORE_CONTAINER), RetentionInDays=Ref(S.LOG_RETENTION),
+        S.RESTORE_LOG_GROUP, **RETAIN, LogGroupName=S.log_group(S.RESTORE_CONTAINER),
+        RetentionInDays=Ref(S.LOG_RETENTION),
         Metadata=skip(("CKV_AWS_158", "File names only, no secrets; encrypted with an AWS-owned key")),
     ))
     t.add_resource(ecs.TaskDefinition(

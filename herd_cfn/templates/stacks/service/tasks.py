@@ -15,6 +15,7 @@ from __future__ import annotations
 from troposphere import GetAtt, If, NoValue, Ref, Region, Sub, Template, ecs, logs, servicediscovery
 
 from herd_cfn.templates.helpers import (
+    RETAIN,
     D,
     E,
     N,
@@ -27,6 +28,7 @@ from herd_cfn.templates.helpers import (
     skip,
 )
 from herd_cfn.templates.stacks.service import exec_access, roles
+from herd_cfn.templates.stacks.service.config import KEYCLOAK_MAX_TASKS
 
 # The data stack's database secret is {"username": "postgres", "password": ...}; postgres is also the
 # images' default user and database openremote their default database.
@@ -40,6 +42,18 @@ PGDATA = "/var/lib/postgresql/data"  # PGDATA of openremote/postgresql
 # them in files under PGDATA, i.e. on EFS, and write them back over NFS.) A 1-2 vCPU task gains little
 # from parallel plans anyway.
 POSTGRES_SETTINGS = ("max_parallel_workers_per_gather=0", "max_parallel_maintenance_workers=0")
+# Database connections (the image allows 50). Blue/green runs two managers side by side for minutes;
+# a Keycloak rolling deployment (maximum 200%) runs twice the Keycloak tasks for as long, and both may
+# meet when a rollout and a pipeline run overlap; the dump task (pg_dump, one connection; a few
+# allowed) may run during either; an operator's psql sessions are the headroom. Sized for the largest
+# Keycloak count the parameters allow, so changing the count never restarts PostgreSQL.
+# tests/templates/test_safety.py adds them up from the rendered template.
+MANAGER_DB_POOL = 20  # OR_DB_POOL_MAX_SIZE, as in OpenRemote's deploy profile
+KEYCLOAK_DB_POOL = 20  # KC_DB_POOL_MAX_SIZE, as in OpenRemote's deploy profile (Keycloak's default is 100)
+DUMP_CONNECTIONS = 3
+HEADROOM_CONNECTIONS = 10
+MAX_CONNECTIONS = (2 * MANAGER_DB_POOL + 2 * KEYCLOAK_MAX_TASKS * KEYCLOAK_DB_POOL + DUMP_CONNECTIONS
+                   + HEADROOM_CONNECTIONS)
 FARGATE_MAX_STOP_TIMEOUT = 120  # seconds; PostgreSQL needs the time for a clean shutdown checkpoint
 MANAGER_GRACE_SECONDS = 600  # first start migrates the database and sets up realms
 
@@ -110,7 +124,7 @@ def build(t: Template) -> None:
     for group, container in ((S.POSTGRES_LOG_GROUP, S.POSTGRES_CONTAINER),
                              (S.KEYCLOAK_LOG_GROUP, S.KEYCLOAK_CONTAINER),
                              (S.MANAGER_LOG_GROUP, S.MANAGER_CONTAINER)):
-        t.add_resource(logs.LogGroup(group, LogGroupName=S.log_group(container),
+        t.add_resource(logs.LogGroup(group, **RETAIN, LogGroupName=S.log_group(container),
                                      RetentionInDays=Ref(S.LOG_RETENTION), Metadata=log_skip))
 
     _postgres(t)
@@ -128,7 +142,8 @@ def _postgres(t: Template) -> None:
               # The image's entrypoint appends -c max_connections; these settings go to the same command.
               Command=["postgres", *(arg for setting in POSTGRES_SETTINGS for arg in ("-c", setting))],
               PortMappings=[ecs.PortMapping(ContainerPort=S.POSTGRES_PORT)],
-              Environment=_env(TZ=Ref(S.TIME_ZONE), PGTZ=Ref(S.TIME_ZONE), POSTGRES_USER=DB_USER),
+              Environment=_env(TZ=Ref(S.TIME_ZONE), PGTZ=Ref(S.TIME_ZONE), POSTGRES_USER=DB_USER,
+                               POSTGRES_MAX_CONNECTIONS=str(MAX_CONNECTIONS)),
               Secrets=_secrets(POSTGRES_PASSWORD=secret_value(D.OUT_DB_SECRET_ARN, "password")),
               MountPoints=[ecs.MountPoint(SourceVolume="pgdata", ContainerPath=PGDATA),
                            ecs.MountPoint(SourceVolume="storage", ContainerPath=STORAGE_PATH)],
@@ -162,6 +177,7 @@ def _keycloak(t: Template) -> None:
                   # The ALB terminates TLS: trust its X-Forwarded-* headers (KC_PROXY before Keycloak 24).
                   # The image's defaults give HTTP on 8080, database openremote, schema public.
                   KC_PROXY="edge", KC_PROXY_HEADERS="xforwarded", KC_DB_URL_HOST=POSTGRES_HOST, KC_DB_USERNAME=DB_USER,
+                  KC_DB_POOL_MAX_SIZE=str(KEYCLOAK_DB_POOL),
               ),
               # Keycloak creates its master admin from the OpenRemote admin secret: the manager logs in
               # as that user with OR_ADMIN_PASSWORD (KeycloakIdentityProvider), so the two must match.
@@ -207,7 +223,8 @@ def manager_container() -> dict:
             # Never true: it wipes the database at every start.
             OR_SETUP_RUN_ON_RESTART="false", OR_SETUP_TYPE=Ref(S.SETUP_TYPE),
             # The image's defaults give database openremote, schema openremote, ports 5432 and 8080.
-            OR_DB_HOST=POSTGRES_HOST, OR_DB_USER=DB_USER, OR_KEYCLOAK_HOST=KEYCLOAK_HOST,
+            OR_DB_HOST=POSTGRES_HOST, OR_DB_USER=DB_USER, OR_DB_POOL_MAX_SIZE=str(MANAGER_DB_POOL),
+            OR_KEYCLOAK_HOST=KEYCLOAK_HOST,
             OR_STORAGE_DIR=STORAGE_PATH, OR_METRICS_ENABLED="true",
             OR_EMAIL_TLS=If(S.HAS_EMAIL, "true", "false"),
         ),
