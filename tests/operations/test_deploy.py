@@ -5,14 +5,19 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from herd_cfn import cli
 from herd_cfn.operations import aws as herd_aws
 from tests.rollout_support import ADMIN, DEV, PROD, client, run_cli
 
-AWS_CLI = Path("/work/main/.venv/bin/aws")
+# The AWS CLI (v1) installed next to the Python running the tests, else the one on PATH.
+AWS_CLI = Path(sys.executable).parent / "aws"
+if not AWS_CLI.exists():
+    AWS_CLI = Path(shutil.which("aws") or "aws")
 
 
 def _stack(url: str, account: str, name: str):
