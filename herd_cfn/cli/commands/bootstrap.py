@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import argparse
 
-from herd_cfn.cli.options import add_aws_access, add_template_bucket, add_waiting, aws_access, prepare, with_progress
+from herd_cfn.cli.options import (
+    add_aws_access,
+    add_template_bucket,
+    add_waiting,
+    aws_access,
+    prepare,
+    refuse_ignored_access_flags,
+    refuse_with_print,
+    with_progress,
+)
 from herd_cfn.operations import bootstrap
 from herd_cfn.operations.progress import Progress
 
@@ -26,6 +35,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @with_progress
 def run(args: argparse.Namespace, progress: Progress) -> int:
+    if args.print_only:
+        refuse_with_print(args, "--print")
+    else:
+        refuse_ignored_access_flags(args)
     project, environments = prepare(args)
     if args.print_only:
         bootstrap.print_commands(project, environments, args.output_dir, progress, args.template_bucket)
