@@ -29,8 +29,20 @@ class Parser(argparse.ArgumentParser):
 def add_paths(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--parameters-dir", default="parameters", type=Path,
                         help="directory with project.json and one <env>.json per environment (default: parameters)")
-    parser.add_argument("--output-dir", default="output", type=Path,
+    parser.add_argument("--output-dir", default="output", type=output_directory,
                         help="where the generated templates and parameter files live (default: output)")
+
+
+def output_directory(value: str) -> Path:
+    """``--output-dir``: a directory, or a path where one can be made (no file in the way)."""
+    path = Path(value)
+    for part in (path, *path.parents):
+        if part.exists():
+            if not part.is_dir():
+                what = "is a file" if part == path else f"runs through {part}, which is a file"
+                raise argparse.ArgumentTypeError(f"{value!r} {what}; expected a directory (made if missing)")
+            break
+    return path
 
 
 def add_aws_access(parser: argparse.ArgumentParser) -> None:
