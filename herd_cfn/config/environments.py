@@ -208,6 +208,17 @@ def validate(model: type[BaseModel], data: Any, path: Path) -> Any:
         raise InputError(str(path), key, rule) from None
 
 
+def _refuse_shared_domain(env: Environment, earlier: dict[str, Environment]) -> None:
+    """Each environment owns its domain and mqtt.<domain>: the certificate and DNS records of two
+    environments on one name would take each other's traffic."""
+    for other in earlier.values():
+        names = {other.domain, f"mqtt.{other.domain}"}
+        if env.domain in names or f"mqtt.{env.domain}" in names:
+            raise InputError(str(env.file), "domain",
+                             f"{env.domain} (with mqtt.{env.domain}) collides with environment {other.name!r}'s "
+                             f"{other.domain} ({other.file}); give each environment its own domain")
+
+
 def load_project(directory: str | Path, schema: Schema) -> Project:
     """Load and validate the project file and every environment file it lists."""
     directory = Path(directory)
@@ -245,6 +256,7 @@ def load_project(directory: str | Path, schema: Schema) -> Project:
                              f"account {env.account_id} is already used by environment {accounts[env.account_id]!r}; "
                              "each environment needs its own AWS account")
         accounts[env.account_id] = name
+        _refuse_shared_domain(env, environments)
         environments[name] = env
     project = Project(directory=directory, settings=settings, environments=environments)
     for rule in schema.rules:

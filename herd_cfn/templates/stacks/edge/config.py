@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from herd_cfn import names
 from herd_cfn.errors import InputError
-from herd_cfn.fields import Cidr, StrictModel, matching
+from herd_cfn.fields import StrictModel, matching
 from herd_cfn.templates.base import Input, optional_input
 
 E = names.Edge
@@ -22,12 +23,36 @@ HostedZoneId = Annotated[str, matching(HOSTED_ZONE_PATTERN, "Z0123456789ABCDEFGH
 BucketName = Annotated[str, matching(BUCKET_PATTERN, "an S3 bucket name such as herd-alb-logs-dev")]
 
 
+# The test listener serves the new, untested manager before traffic moves: only a known network may reach it.
+WIDEST_ADMIN_PREFIX = 8
+
+
+def _admin_cidr(value: str) -> str:
+    if "/" not in value:
+        raise ValueError(f"needs a prefix length: the network allowed on the test listener, written as address/"
+                         f"length, e.g. {value}/32 for this one address or 203.0.113.0/24 for a network; got {value!r}")
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network written as address/length, e.g. 203.0.113.0/24 ({exc})") from None
+    if network.prefixlen < WIDEST_ADMIN_PREFIX:
+        raise ValueError(f"{value} opens the test listener (the untested new version) to "
+                         f"{'the whole internet' if network.prefixlen == 0 else 'a large part of the internet'}; "
+                         f"give the office or VPN network, /{WIDEST_ADMIN_PREFIX} or narrower")
+    if network.version != 4:
+        raise ValueError(f"must be an IPv4 network (the load balancers are IPv4 only), got {value!r}")
+    return value
+
+
+AdminCidr = Annotated[str, AfterValidator(_admin_cidr)]
+
+
 class EdgeConfig(StrictModel):
     hosted_zone_id: HostedZoneId | None = Field(
         None, description="Route 53 zone of the domain: the stack then makes the certificate and DNS records")
     certificate_arn: CertificateArn | None = Field(
         None, description="Existing ACM certificate for <domain> and mqtt.<domain> when there is no hosted zone")
-    admin_cidr: Cidr = Field(description="Who may reach the test listener (port 8443), e.g. the office VPN")
+    admin_cidr: AdminCidr = Field(description="Who may reach the test listener (port 8443), e.g. the office VPN")
     access_log_bucket: BucketName | None = Field(
         None, description="S3 bucket for ALB access logs (its policy must allow ELB log delivery); none = off")
 

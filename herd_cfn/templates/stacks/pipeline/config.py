@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from herd_cfn import fields
+from herd_cfn.errors import InputError
 from herd_cfn.fields import LogRetentionDays, StrictModel
 
 COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE")
@@ -21,6 +22,9 @@ RELATIVE_PATH_PATTERN = r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]+$"
 
 
 def _repository(value: str) -> str:
+    if value.endswith(".git") or "://" in value or value.startswith("git@"):
+        raise ValueError(f"GitHub expects the repository as owner/name, without a URL or '.git' "
+                         f"(e.g. herd-itt/openremote-custom), got {value!r}")
     if not re.fullmatch(REPOSITORY_PATTERN, value) or value.split("/")[0].endswith("-"):
         raise ValueError(f"must be a GitHub repository as owner/name, e.g. herd-itt/openremote-custom, got {value!r}")
     return value
@@ -87,3 +91,17 @@ class PipelineConfig(StrictModel):
     log_retention_days: LogRetentionDays = Field(30, description="Days to keep build and hook logs")
     notification_email: Email | None = Field(
         None, description="Address subscribed to pipeline notifications (confirm the subscription once)")
+
+
+def validate_project(project) -> None:
+    """Each environment deploys from its own branch: two pipelines on one branch would put every push to it
+    (say, dev's) into both accounts, prod included, untested."""
+    seen: dict[tuple[str, str], object] = {}
+    for env in project.environments.values():
+        source = (env.pipeline.repository.lower(), env.pipeline.branch)
+        first = seen.setdefault(source, env)
+        if first is not env:
+            raise InputError(
+                str(env.file), "pipeline.branch",
+                f"branch {env.pipeline.branch!r} of {env.pipeline.repository} already deploys environment "
+                f"{first.name!r} ({first.file}); give each environment its own branch")
