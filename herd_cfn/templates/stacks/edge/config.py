@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from herd_cfn import names
 from herd_cfn.errors import InputError
-from herd_cfn.fields import StrictModel, matching
+from herd_cfn.fields import ARN_CHARSET, ARN_WORDS, StrictModel, Text, matching
 from herd_cfn.templates.base import Input, optional_input
 
 E = names.Edge
@@ -18,9 +18,15 @@ CERTIFICATE_PATTERN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f
 HOSTED_ZONE_PATTERN = r"Z[A-Z0-9]{1,31}"
 BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 
-CertificateArn = Annotated[str, matching(CERTIFICATE_PATTERN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")]
-HostedZoneId = Annotated[str, matching(HOSTED_ZONE_PATTERN, "Z0123456789ABCDEFGHIJ (a Route 53 hosted zone id)")]
-BucketName = Annotated[str, matching(BUCKET_PATTERN, "an S3 bucket name such as herd-alb-logs-dev")]
+CertificateArn = Annotated[
+    str, Text(2048, ARN_CHARSET, ARN_WORDS, "ACM's limit for a certificate ARN"),
+    matching(CERTIFICATE_PATTERN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")]
+HostedZoneId = Annotated[
+    str, Text(32, r"[A-Z0-9]", "upper-case letters and digits", "Route 53's limit for a hosted zone id"),
+    matching(HOSTED_ZONE_PATTERN, "Z0123456789ABCDEFGHIJ (a Route 53 hosted zone id)")]
+BucketName = Annotated[
+    str, Text(63, r"[a-z0-9.-]", "lower-case letters, digits, '.' and '-'", "S3's rule for bucket names", min_length=3),
+    matching(BUCKET_PATTERN, "an S3 bucket name such as herd-alb-logs-dev")]
 
 
 # The test listener serves the new, untested manager before traffic moves: only a known network may reach it.
@@ -44,7 +50,8 @@ def _admin_cidr(value: str) -> str:
     return value
 
 
-AdminCidr = Annotated[str, AfterValidator(_admin_cidr)]
+AdminCidr = Annotated[str, Text(43, r"[0-9a-fA-F.:/]", "digits, '.', ':' and '/'", "an IP network in CIDR notation"),
+                      AfterValidator(_admin_cidr)]
 
 
 class EdgeConfig(StrictModel):
@@ -67,9 +74,19 @@ class EdgeConfig(StrictModel):
         return self
 
 
+# RFC 5280 limits a certificate's Common Name, ACM's DomainName, to 64 characters.
+ACM_DOMAIN_NAME_MAX = 64
+
+
 def validate_project(project) -> None:
-    """An ALB/NLB certificate must live in the load balancers' account and region."""
+    """An ALB/NLB certificate must live in the load balancers' account and region; a certificate the stack
+    requests names the domain as its Common Name."""
     for env in project.environments.values():
+        if env.edge.hosted_zone_id and len(env.domain) > ACM_DOMAIN_NAME_MAX:
+            raise InputError(str(env.file), "domain",
+                             f"at most {ACM_DOMAIN_NAME_MAX} characters when the stack requests the certificate "
+                             f"(ACM's limit for a certificate's domain name), got {len(env.domain)}; shorten it or "
+                             "give edge.certificate_arn instead of edge.hosted_zone_id")
         arn = env.edge.certificate_arn
         if arn:
             region, account = arn.split(":")[3:5]

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, Field
 
 from herd_cfn import fields
 from herd_cfn.errors import InputError
-from herd_cfn.fields import LogRetentionDays, StrictModel
+from herd_cfn.fields import LogRetentionDays, StrictModel, Text
 
 COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE")
 
@@ -57,15 +57,20 @@ def _pattern(pattern: str, what: str):
     return AfterValidator(check)
 
 
-GitHubRepository = Annotated[str, AfterValidator(_repository)]
-GitBranch = Annotated[str, AfterValidator(_branch)]
-ConnectionArn = Annotated[str, _pattern(
+GitHubRepository = Annotated[str, Text(140, r"[A-Za-z0-9._/-]", "letters, digits and . _ / -",
+                                        "GitHub: a 39-character owner and a 100-character name"),
+                             AfterValidator(_repository)]
+GitBranch = Annotated[str, Text(255, r"[^\x00-\x20\x7f]", "printable characters without spaces",
+                                "CodePipeline's limit for a branch"), AfterValidator(_branch)]
+ConnectionArn = Annotated[str, Text(256, fields.ARN_CHARSET, fields.ARN_WORDS, "CodeConnections' limit for a "
+                                                                               "connection ARN"), _pattern(
     CONNECTION_ARN_PATTERN,
     "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")]
-SecretArn = Annotated[str, _pattern(fields.SECRET_ARN_PATTERN, "a complete Secrets Manager secret ARN, such as "
-                                                        + fields.SECRET_ARN_EXAMPLE)]
-Email = Annotated[str, _pattern(fields.EMAIL_PATTERN, "an e-mail address")]
-RelativePath = Annotated[str, _pattern(
+SecretArn = Annotated[str, fields.SECRET_ARN_TEXT, _pattern(
+    fields.SECRET_ARN_PATTERN, "a complete Secrets Manager secret ARN, such as " + fields.SECRET_ARN_EXAMPLE)]
+Email = Annotated[str, fields.EMAIL_TEXT, _pattern(fields.EMAIL_PATTERN, "an e-mail address")]
+RelativePath = Annotated[str, Text(4096, r"[A-Za-z0-9._/-]", "letters, digits and . _ / -",
+                                    "CloudFormation's limit for a parameter value"), _pattern(
     RELATIVE_PATH_PATTERN, "a relative path inside the application repository (no leading '/', no '..')")]
 
 
