@@ -21,10 +21,15 @@ CONNECTION_ARN_PATTERN = (
 RELATIVE_PATH_PATTERN = r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]+$"
 
 
-def _repository(value: str) -> str:
+def _not_a_clone_url(value: str) -> str:
+    """What a user copies from GitHub's clone button; said before the character set refuses its ':'."""
     if value.endswith(".git") or "://" in value or value.startswith("git@"):
         raise ValueError(f"GitHub expects the repository as owner/name, without a URL or '.git' "
-                         f"(e.g. herd-itt/openremote-custom), got {value!r}")
+                         f"(e.g. herd-itt/openremote-custom), got {value[:200]!r}")
+    return value
+
+
+def _repository(value: str) -> str:
     if not re.fullmatch(REPOSITORY_PATTERN, value) or value.split("/")[0].endswith("-"):
         raise ValueError(f"must be a GitHub repository as owner/name, e.g. herd-itt/openremote-custom, got {value!r}")
     return value
@@ -57,9 +62,11 @@ def _pattern(pattern: str, what: str):
     return AfterValidator(check)
 
 
-GitHubRepository = Annotated[str, Text(140, r"[A-Za-z0-9._/-]", "letters, digits and . _ / -",
-                                        "GitHub: a 39-character owner and a 100-character name"),
-                             AfterValidator(_repository)]
+GitHubRepository = Annotated[
+    str, AfterValidator(_not_a_clone_url),
+    Text(140, r"[A-Za-z0-9._/-]", "letters, digits and . _ / -",
+         "GitHub: a 39-character owner and a 100-character name"),
+    AfterValidator(_repository)]
 GitBranch = Annotated[str, Text(255, r"[^\x00-\x20\x7f]", "printable characters without spaces",
                                 "CodePipeline's limit for a branch"), AfterValidator(_branch)]
 ConnectionArn = Annotated[str, Text(256, fields.ARN_CHARSET, fields.ARN_WORDS, "CodeConnections' limit for a "

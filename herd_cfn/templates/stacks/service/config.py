@@ -84,7 +84,7 @@ def _time_zone(value: str) -> str:
 
 
 # ECS: up to 255 characters before a digest (letters, digits, '-', '_', ':', '.', '/', '#'); '@sha256:<64 hex>'
-# may follow. The whole reference is held to 255 + 72 so the part before '@' is checked by the limit below.
+# may follow: the part before '@' is checked first, then the whole reference (at most 255 + 72).
 IMAGE_MAX_LENGTH = 255
 
 
@@ -96,9 +96,10 @@ def _image_length(value: str) -> str:
     return value
 
 
-Image = Annotated[str, Text(IMAGE_MAX_LENGTH + 72, r"[A-Za-z0-9_:./#@-]",
-                            "letters, digits and - _ : . / # @", "ECS's limit for an image reference"),
-                  AfterValidator(_image_length), AfterValidator(_pinned_image)]
+Image = Annotated[str, AfterValidator(_image_length),
+                  Text(IMAGE_MAX_LENGTH + 72, r"[A-Za-z0-9_:./#@-]", "letters, digits and - _ : . / # @",
+                       "ECS's limit for an image reference"),
+                  AfterValidator(_pinned_image)]
 SecretArn = Annotated[str, fields.SECRET_ARN_TEXT, matching(SECRET_PATTERN, fields.SECRET_ARN_EXAMPLE)]
 Email = Annotated[str, fields.EMAIL_TEXT, matching(EMAIL_PATTERN, "ops@example.com")]
 SetupType = Annotated[str, Text(32, r"[A-Za-z0-9_-]", "letters, digits, '-' and '_'",
