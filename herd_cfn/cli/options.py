@@ -140,6 +140,7 @@ def aws_access(args: argparse.Namespace, project: Project, progress: Progress, b
         return
     ctx = AwsContext(endpoint_url=args.endpoint_url, profile=args.profile, role_name=args.role_name,
                      account_profiles=_account_profiles(args, project), polling=_polling(args))
+    ctx.check_profiles(project.settings.administrator_region)
     if not check_credentials:
         yield ctx
         return

@@ -112,9 +112,7 @@ class AwsContext:
         try:
             session = boto3.session.Session(botocore_session=botocore_session, **kwargs)
         except botocore.exceptions.ProfileNotFound as exc:
-            profile = exc.kwargs.get("profile", kwargs.get("profile_name"))
-            flag = "--profile" if profile == self.profile else "--account-profile"
-            raise InputError(flag, None, profile_not_found(botocore_session, profile)) from None
+            raise self._no_profile(exc.kwargs.get("profile", kwargs.get("profile_name"))) from None
         except (ValueError, botocore.exceptions.BotoCoreError) as exc:
             raise InputError("AWS configuration", None, f"cannot open an AWS session: {exc}") from None
         session.events.register("before-call", _notify)
@@ -134,8 +132,21 @@ class AwsContext:
                 raise InputError("--endpoint-url", None, f"{self.endpoint_url!r} is not a URL botocore accepts "
                                  "(expected e.g. http://127.0.0.1:5000)") from None
             raise InputError("AWS configuration", None, f"cannot make a {service} client: {exc}") from None
+        except botocore.exceptions.ProfileNotFound as exc:  # botocore may read the profile only now
+            raise self._no_profile(exc.kwargs.get("profile", session.profile_name)) from None
         except botocore.exceptions.BotoCoreError as exc:
             raise InputError("AWS configuration", None, f"cannot make a {service} client: {exc}") from None
+
+    def _no_profile(self, profile: str | None) -> InputError:
+        flag = "--profile" if profile == self.profile else "--account-profile"
+        return InputError(flag, None, profile_not_found(botocore.session.get_session(), profile))
+
+    def check_profiles(self, region: str) -> None:
+        """Every named profile opened once, without a call: a typo in the prod account's profile is refused
+        before the rollout changes dev, not halfway through it."""
+        for profile in dict.fromkeys([self.profile, *self.account_profiles.values()]):
+            if profile:
+                self.client(self._new_session(profile_name=profile, region_name=region), "sts")
 
     def session(self, account_id: str, region: str) -> boto3.session.Session:
         """A session acting in ``account_id``; raises a clear error when no credentials reach it."""
