@@ -65,3 +65,11 @@ def test_docs_link_only_to_files_that_exist():
     for doc in (ROOT / "docs").glob("*.md"):
         for target in re.findall(r"\]\(([^)#:]+)(?:#[^)]*)?\)", doc.read_text(encoding="utf-8")):
             assert (doc.parent / target).exists(), f"{doc.name} links to missing {target}"
+
+
+@pytest.mark.parametrize("doc", ["architecture.md", "deploy-by-hand.md"])
+def test_paths_named_in_the_docs_exist(doc):
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+    named = set(re.findall(r"(?<![\w/.])((?:herd_cfn|tests|scripts|docs)/[\w./-]*[\w/])", text))
+    assert named, "the pattern finds the paths"
+    assert sorted(p for p in named if not (ROOT / p).exists()) == []
