@@ -95,11 +95,22 @@ def refuse_with_print(args: argparse.Namespace, print_flag: str) -> None:
                              f"{flag} would be ignored; drop one of them")
 
 
+def seconds(value: str) -> float:
+    """A waiting time: a positive, finite number of seconds (0 would poll AWS in a tight loop)."""
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of seconds") from None
+    if not 0 < number < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {value}")
+    return number
+
+
 def add_waiting(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("waiting for AWS")
-    g.add_argument("--poll-interval", type=float, default=5.0, help="first poll interval in seconds (default 5)")
-    g.add_argument("--poll-max", type=float, default=30.0, help="longest poll interval in seconds (default 30)")
-    g.add_argument("--timeout", type=float, default=3600.0, help="give up waiting after this many seconds")
+    g.add_argument("--poll-interval", type=seconds, default=5.0, help="first poll interval in seconds (default 5)")
+    g.add_argument("--poll-max", type=seconds, default=30.0, help="longest poll interval in seconds (default 30)")
+    g.add_argument("--timeout", type=seconds, default=3600.0, help="give up waiting after this many seconds")
 
 
 def add_template_bucket(parser: argparse.ArgumentParser) -> None:

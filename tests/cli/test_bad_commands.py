@@ -55,6 +55,8 @@ CASES = [
      ["--stack", "unknown stack 'netwrok'", "did you mean 'network'?"]),
     ("rollout-bad-endpoint", ["rollout", "--endpoint-url", "not-a-url"],
      ["argument --endpoint-url", "'not-a-url' is not a URL"]),
+    ("rollout-zero-poll", ["rollout", "--endpoint-url", NEVER_REACHED, "--poll-interval", "0"],
+     ["argument --poll-interval", "positive number of seconds"]),
     ("rollout-bad-account-profile", ["rollout", "--endpoint-url", NEVER_REACHED, "--account-profile", "dev"],
      ["--account-profile", "expected ACCOUNT_OR_ENV=PROFILE"]),
     # deploy
