@@ -121,12 +121,12 @@ def _cidr(value: str) -> str:
     return value
 
 
-AccountId = Annotated[str, Text(12, r"[0-9]", "digits", "an AWS account id"), AfterValidator(_account_id)]
+AccountId = Annotated[str, Text(12, r"[0-9]", "digits", "a 12-digit AWS account id"), AfterValidator(_account_id)]
 Region = Annotated[str, Text(128, r"[a-z0-9-]", "lower-case letters, digits and '-'",
                              "a StackSets region name"), AfterValidator(_region)]
 # 248: the stacks also name mqtt.<domain>, and a DNS name has at most 253 characters.
 DomainName = Annotated[str, Text(248, r"[a-z0-9.-]", "lower-case letters, digits, '.' and '-'",
-                                 "DNS: mqtt.<domain> must fit in 253 characters"), AfterValidator(_domain)]
+                                 "a DNS name; mqtt.<domain> must fit in 253 characters"), AfterValidator(_domain)]
 CIDR_TEXT = Text(18, r"[0-9./]", "digits, '.' and '/'", "an IPv4 CIDR block")
 VpcCidr = Annotated[str, CIDR_TEXT, AfterValidator(_vpc_cidr)]
 Cidr = Annotated[str, CIDR_TEXT, AfterValidator(_cidr)]
