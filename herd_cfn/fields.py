@@ -123,11 +123,11 @@ def _cidr(value: str) -> str:
 
 AccountId = Annotated[str, Text(12, r"[0-9]", "digits", "a 12-digit AWS account id"), AfterValidator(_account_id)]
 Region = Annotated[str, Text(128, r"[a-z0-9-]", "lower-case letters, digits and '-'",
-                             "a StackSets region name"), AfterValidator(_region)]
+                             "an AWS region name"), AfterValidator(_region)]
 # 248: the stacks also name mqtt.<domain>, and a DNS name has at most 253 characters.
 DomainName = Annotated[str, Text(248, r"[a-z0-9.-]", "lower-case letters, digits, '.' and '-'",
                                  "a DNS name; mqtt.<domain> must fit in 253 characters"), AfterValidator(_domain)]
-CIDR_TEXT = Text(18, r"[0-9./]", "digits, '.' and '/'", "an IPv4 CIDR block")
+CIDR_TEXT = Text(18, r"[0-9./]", "digits, '.' and '/'", "an IPv4 network in CIDR notation")
 VpcCidr = Annotated[str, CIDR_TEXT, AfterValidator(_vpc_cidr)]
 Cidr = Annotated[str, CIDR_TEXT, AfterValidator(_cidr)]
 
@@ -155,9 +155,9 @@ EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}"
 SECRET_ARN_EXAMPLE = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:name-AbCdEf (the complete ARN)"
 ARN_CHARSET = r"[A-Za-z0-9:/_+=.,@-]"
 ARN_WORDS = "letters, digits and : / _ + = . , @ -"
-SECRET_ARN_TEXT = Text(2048, ARN_CHARSET, ARN_WORDS, "Secrets Manager's limit for a secret id")
+SECRET_ARN_TEXT = Text(2048, ARN_CHARSET, ARN_WORDS, "a Secrets Manager secret ARN")
 # RFC 5321 limits a forward path to 256 octets including the angle brackets.
-EMAIL_TEXT = Text(254, PRINTABLE, "printable characters without spaces", "the longest e-mail address, RFC 5321")
+EMAIL_TEXT = Text(254, PRINTABLE, "printable characters without spaces", "an e-mail address, RFC 5321")
 
 
 def matching(pattern: str, example: str) -> AfterValidator:

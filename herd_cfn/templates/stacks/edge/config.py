@@ -19,13 +19,13 @@ HOSTED_ZONE_PATTERN = r"Z[A-Z0-9]{1,31}"
 BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 
 CertificateArn = Annotated[
-    str, Text(2048, ARN_CHARSET, ARN_WORDS, "ACM's limit for a certificate ARN"),
+    str, Text(2048, ARN_CHARSET, ARN_WORDS, "an ACM certificate ARN"),
     matching(CERTIFICATE_PATTERN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")]
 HostedZoneId = Annotated[
-    str, Text(32, r"[A-Z0-9]", "upper-case letters and digits", "Route 53's limit for a hosted zone id"),
+    str, Text(32, r"[A-Z0-9]", "upper-case letters and digits", "a Route 53 hosted zone id"),
     matching(HOSTED_ZONE_PATTERN, "Z0123456789ABCDEFGHIJ (a Route 53 hosted zone id)")]
 BucketName = Annotated[
-    str, Text(63, r"[a-z0-9.-]", "lower-case letters, digits, '.' and '-'", "S3's rule for bucket names", min_length=3),
+    str, Text(63, r"[a-z0-9.-]", "lower-case letters, digits, '.' and '-'", "an S3 bucket name", min_length=3),
     matching(BUCKET_PATTERN, "an S3 bucket name such as herd-alb-logs-dev")]
 
 
@@ -40,7 +40,8 @@ def _admin_cidr(value: str) -> str:
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
-        raise ValueError(f"must be an IPv4 network written as address/length, e.g. 203.0.113.0/24 ({exc})") from None
+        raise ValueError(f"must be an IPv4 network in CIDR notation (address/length), e.g. 203.0.113.0/24 "
+                         f"({exc})") from None
     if network.prefixlen < WIDEST_ADMIN_PREFIX:
         raise ValueError(f"{value} opens the test listener (the untested new version) to "
                          f"{'the whole internet' if network.prefixlen == 0 else 'a large part of the internet'}; "

@@ -65,19 +65,19 @@ def _pattern(pattern: str, what: str):
 GitHubRepository = Annotated[
     str, AfterValidator(_not_a_clone_url),
     Text(140, r"[A-Za-z0-9._/-]", "letters, digits and . _ / -",
-         "GitHub: a 39-character owner and a 100-character name"),
+         "a GitHub owner/name: 39 and 100 characters"),
     AfterValidator(_repository)]
-GitBranch = Annotated[str, Text(255, r"[^\x00-\x20\x7f]", "printable characters without spaces",
-                                "CodePipeline's limit for a branch"), AfterValidator(_branch)]
-ConnectionArn = Annotated[str, Text(256, fields.ARN_CHARSET, fields.ARN_WORDS, "CodeConnections' limit for a "
-                                                                               "connection ARN"), _pattern(
+GitBranch = Annotated[str, Text(255, r"[^\x00-\x1f\x7f]", "characters other than control characters",
+                                "a branch name, as CodePipeline allows"), AfterValidator(_branch)]
+ConnectionArn = Annotated[str, Text(256, fields.ARN_CHARSET, fields.ARN_WORDS, "a CodeConnections connection ARN"),
+                          _pattern(
     CONNECTION_ARN_PATTERN,
     "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")]
 SecretArn = Annotated[str, fields.SECRET_ARN_TEXT, _pattern(
     fields.SECRET_ARN_PATTERN, "a complete Secrets Manager secret ARN, such as " + fields.SECRET_ARN_EXAMPLE)]
 Email = Annotated[str, fields.EMAIL_TEXT, _pattern(fields.EMAIL_PATTERN, "an e-mail address")]
 RelativePath = Annotated[str, Text(4096, r"[A-Za-z0-9._/-]", "letters, digits and . _ / -",
-                                    "CloudFormation's limit for a parameter value"), _pattern(
+                                    "a path in the application repository"), _pattern(
     RELATIVE_PATH_PATTERN, "a relative path inside the application repository (no leading '/', no '..')")]
 
 

@@ -98,7 +98,7 @@ def _image_length(value: str) -> str:
 
 Image = Annotated[str, AfterValidator(_image_length),
                   Text(IMAGE_MAX_LENGTH + 72, r"[A-Za-z0-9_:./#@-]", "letters, digits and - _ : . / # @",
-                       "ECS's limit for an image reference"),
+                       "an image reference, as ECS allows"),
                   AfterValidator(_pinned_image)]
 SecretArn = Annotated[str, fields.SECRET_ARN_TEXT, matching(SECRET_PATTERN, fields.SECRET_ARN_EXAMPLE)]
 Email = Annotated[str, fields.EMAIL_TEXT, matching(EMAIL_PATTERN, "ops@example.com")]
@@ -106,7 +106,7 @@ SetupType = Annotated[str, Text(32, r"[A-Za-z0-9_-]", "letters, digits, '-' and 
                                 "OR_SETUP_TYPE names a setup class of the manager"),
                       matching(SETUP_TYPE_PATTERN, "production (letters, digits, '-', '_')")]
 TimeZone = Annotated[str, Text(64, r"[A-Za-z0-9_+/-]", "letters, digits and _ + / -",
-                               "the TZ template parameter's pattern"), AfterValidator(_time_zone)]
+                               "an IANA time zone name"), AfterValidator(_time_zone)]
 
 
 class ServiceConfig(StrictModel):
