@@ -1,5 +1,6 @@
 """docs/deploy-by-hand.md: its generated parts are what the code says today, and its commands work as printed
-with the AWS CLI v1 (the one in .venv) against moto on 127.0.0.1."""
+with the AWS CLI v1 (the one in .venv) against moto on 127.0.0.1 (the jq block's run is in test_deploy.py,
+which already has a moto server: one fewer to start)."""
 
 from __future__ import annotations
 
@@ -63,17 +64,6 @@ def test_printed_command_is_what_herd_cfn_prints(capsys, monkeypatch):
     assert cli.main(["deploy", "--print-aws-cli", "--env", "dev", "--stack", "network",
                      "--parameters-dir", "parameters", "--output-dir", "output"]) == 0
     assert block("generated: herd-cfn deploy --print-aws-cli") == capsys.readouterr().out.strip()
-
-
-@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
-def test_jq_block_deploys_with_the_v1_cli(aws, project_copy):
-    script = block("tested: bash block")
-    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=project_copy,
-                          env=_cli_env(aws.endpoint_url), capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, done.stderr
-    assert _network_stack(aws.endpoint_url)["StackStatus"] == "CREATE_COMPLETE"
-    vpcs = client(aws.endpoint_url, MOTO_ACCOUNT, "ec2").describe_vpcs()["Vpcs"]
-    assert "10.20.0.0/16" in {v["CidrBlock"] for v in vpcs}
 
 
 def test_v1_refuses_the_list_format_through_file(project_copy):
