@@ -10,7 +10,6 @@ from herd_cfn.cli.options import (
     add_waiting,
     aws_access,
     prepare,
-    refuse_ignored_access_flags,
     refuse_with_print,
     with_progress,
 )
@@ -37,8 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, progress: Progress) -> int:
     if args.print_only:
         refuse_with_print(args, "--print")
-    else:
-        refuse_ignored_access_flags(args)
     project, environments = prepare(args)
     if args.print_only:
         bootstrap.print_commands(project, environments, args.output_dir, progress, args.template_bucket)

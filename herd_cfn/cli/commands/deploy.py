@@ -11,7 +11,6 @@ from herd_cfn.cli.options import (
     add_template_bucket,
     add_waiting,
     aws_access,
-    refuse_ignored_access_flags,
     refuse_with_print,
     with_progress,
 )
@@ -43,8 +42,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, progress: Progress) -> int:
     if args.print_aws_cli:
         refuse_with_print(args, "--print-aws-cli")
-    else:
-        refuse_ignored_access_flags(args)
     project = load_project(args.parameters_dir)
     if args.print_aws_cli:
         return _print_aws_cli(args, project, progress)
