@@ -24,7 +24,7 @@ def _in_project_environment() -> None:
             raise  # the project's own environment is broken: say so rather than loop
         if not VENV_PYTHON.exists():
             print("build_templates.py: setting up .venv first (scripts/setup.sh)", file=sys.stderr)
-            subprocess.run([str(ROOT / "scripts" / "setup.sh")], check=True)
+            subprocess.run([str(ROOT / "scripts" / "setup.sh"), "venv"], check=True)
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), str(Path(__file__).resolve()), *sys.argv[1:]])
 
 

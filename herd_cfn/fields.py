@@ -7,16 +7,61 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, GetCoreSchemaHandler
+from pydantic_core import core_schema
 
 
 class StrictModel(BaseModel):
     """Unknown keys are refused and types are not coerced: "2" is not an AZ count."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+@dataclass(frozen=True)
+class Text:
+    """What AWS accepts in a string field: at most ``max_length`` characters, each in ``charset`` (a regex
+    character class), as AWS documents for the property the value ends up in (``source``). Checked before the
+    field's own format, so a 5,000-character value is told its length, not a regex.
+
+    Every string field of the parameters files carries one (tests/templates/test_field_limits.py)."""
+
+    max_length: int
+    charset: str
+    charset_words: str
+    source: str
+    min_length: int = 1
+
+    def check(self, value: str) -> str:
+        if len(value) > self.max_length:
+            raise ValueError(f"at most {self.max_length:,} characters ({self.source}), got {len(value):,}")
+        if len(value) < self.min_length:
+            raise ValueError(f"at least {self.min_length} character{'s' if self.min_length > 1 else ''}, got "
+                             f"{value!r}")
+        bad = next((c for c in value if not re.fullmatch(self.charset, c)), None)
+        if bad is not None:
+            raise ValueError(f"may contain only {self.charset_words} ({self.source}); {bad!r} is not allowed")
+        return value
+
+    def __get_pydantic_core_schema__(self, source_type: Any, handler: GetCoreSchemaHandler) -> Any:
+        return core_schema.no_info_after_validator_function(self.check, handler(source_type))
+
+
+def limits_of(annotation: Any) -> list[Text]:
+    """The Text limits in a field's annotation (through Optional and Annotated), for the tests."""
+    from typing import get_args
+
+    found = [meta for meta in getattr(annotation, "__metadata__", ()) if isinstance(meta, Text)]
+    for arg in get_args(annotation):
+        found.extend(limits_of(arg))
+    return found
+
+
+# Printable characters without spaces: the set for free-form values whose own validator narrows it further.
+PRINTABLE = r"[!-~]"
 
 
 def _account_id(value: str) -> str:
@@ -76,11 +121,15 @@ def _cidr(value: str) -> str:
     return value
 
 
-AccountId = Annotated[str, AfterValidator(_account_id)]
-Region = Annotated[str, AfterValidator(_region)]
-DomainName = Annotated[str, AfterValidator(_domain)]
-VpcCidr = Annotated[str, AfterValidator(_vpc_cidr)]
-Cidr = Annotated[str, AfterValidator(_cidr)]
+AccountId = Annotated[str, Text(12, r"[0-9]", "digits", "a 12-digit AWS account id"), AfterValidator(_account_id)]
+Region = Annotated[str, Text(128, r"[a-z0-9-]", "lower-case letters, digits and '-'",
+                             "an AWS region name"), AfterValidator(_region)]
+# 248: the stacks also name mqtt.<domain>, and a DNS name has at most 253 characters.
+DomainName = Annotated[str, Text(248, r"[a-z0-9.-]", "lower-case letters, digits, '.' and '-'",
+                                 "a DNS name; mqtt.<domain> must fit in 253 characters"), AfterValidator(_domain)]
+CIDR_TEXT = Text(18, r"[0-9./]", "digits, '.' and '/'", "an IPv4 network in CIDR notation")
+VpcCidr = Annotated[str, CIDR_TEXT, AfterValidator(_vpc_cidr)]
+Cidr = Annotated[str, CIDR_TEXT, AfterValidator(_cidr)]
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = (
@@ -104,6 +153,11 @@ LogRetentionDays = Annotated[int, AfterValidator(_retention)]
 SECRET_ARN_PATTERN = r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}"
 EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[a-zA-Z]{2,}"
 SECRET_ARN_EXAMPLE = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:name-AbCdEf (the complete ARN)"
+ARN_CHARSET = r"[A-Za-z0-9:/_+=.,@-]"
+ARN_WORDS = "letters, digits and : / _ + = . , @ -"
+SECRET_ARN_TEXT = Text(2048, ARN_CHARSET, ARN_WORDS, "a Secrets Manager secret ARN")
+# RFC 5321 limits a forward path to 256 octets including the angle brackets.
+EMAIL_TEXT = Text(254, PRINTABLE, "printable characters without spaces", "an e-mail address, RFC 5321")
 
 
 def matching(pattern: str, example: str) -> AfterValidator:

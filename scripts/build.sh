@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Set up, then build every template and parameter file into output/.
+# Set up .venv (not checkov's environment), then build every template and parameter file into output/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh venv  # the build needs no checkov
 .venv/bin/python build_templates.py "$@"

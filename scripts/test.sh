@@ -2,7 +2,7 @@
 # Set up, then run every gate: output/ up to date, cfn-lint, checkov, ruff, hadolint, pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh all
 
 step() { printf '\n== %s\n' "$*"; }
 

@@ -67,7 +67,12 @@ def parameters_file(output_dir: Path, stack: StackDefinition, target: str) -> Pa
 def _read(path: Path) -> str:
     if not path.is_file():
         raise InputError(str(path), None, "file not found; run `python build_templates.py`")
-    return path.read_text(encoding="utf-8")
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), None, f"cannot read the file: {exc.strerror or exc}") from None
+    except UnicodeDecodeError:
+        raise InputError(str(path), None, "not UTF-8 text; rebuild output/ with `python build_templates.py`") from None
 
 
 def read_parameters(path: Path) -> dict[str, str]:

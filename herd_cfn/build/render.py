@@ -18,7 +18,7 @@ from pathlib import Path
 
 from herd_cfn.build import paramcheck
 from herd_cfn.config.environments import Project
-from herd_cfn.errors import HerdError
+from herd_cfn.errors import HerdError, InputError
 from herd_cfn.templates.base import StackDefinition
 
 ADMINISTRATOR_DIR = "administrator"
@@ -126,12 +126,19 @@ def _atomic_write(path: Path, content: bytes) -> None:
         raise
 
 
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # e.g. a file of output/ nobody may read: one line, not a traceback
+        raise InputError(str(path), None, f"cannot read the file: {exc.strerror or exc}") from None
+
+
 def stale(artifacts: list[Artifact], output: Path) -> list[Path]:
     """Files whose content on disk differs from what the code builds (or that are missing)."""
     result = []
     for artifact in artifacts:
         target = output / artifact.path
-        if not target.is_file() or not artifact.is_current(target.read_bytes()):
+        if not target.is_file() or not artifact.is_current(_read_bytes(target)):
             result.append(target)
     return result
 

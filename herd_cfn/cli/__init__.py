@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from herd_cfn import __version__
 from herd_cfn.cli import commands
 from herd_cfn.cli.commands import build
-from herd_cfn.cli.options import Parser
+from herd_cfn.cli.options import Parser, refuse_ignored_access_flags
 from herd_cfn.errors import HerdError
 
 DESCRIPTION = ("Build the CloudFormation templates of herd-itt.com's OpenRemote platform into output/, and roll "
@@ -31,6 +31,7 @@ def build_parser() -> Parser:
 def run(argv: Sequence[str] | None, parser: Parser) -> int:
     try:
         args = parser.parse_args(argv)
+        refuse_ignored_access_flags(args)  # before any file is read
         return args.handler(args)
     except HerdError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

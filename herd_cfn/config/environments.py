@@ -93,15 +93,38 @@ class Schema:
         return self._model[0]
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def _refuse_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json.loads keeps the last of two equal keys silently; a key given twice is a mistake either way."""
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKey(key)
+        result[key] = value
+    return result
+
+
 def _read_json(path: Path) -> Any:
     if not path.is_file():
         raise InputError(str(path), None, "file not found")
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputError(str(path), f"line {exc.lineno} column {exc.colno}", f"malformed JSON: {exc.msg}") from None
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(str(path), None, f"cannot read the file: {exc.strerror or exc}") from None
     except UnicodeDecodeError as exc:
         raise InputError(str(path), None, f"not UTF-8 text: {exc}") from None
+    try:
+        return json.loads(text, object_pairs_hook=_refuse_duplicates)
+    except _DuplicateKey as exc:
+        raise InputError(str(path), exc.key, "key given twice in one object; keep one (JSON would silently "
+                         "use the last)") from None
+    except json.JSONDecodeError as exc:
+        raise InputError(str(path), f"line {exc.lineno} column {exc.colno}", f"malformed JSON: {exc.msg}") from None
 
 
 def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
@@ -129,6 +152,8 @@ def _describe(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
     loc = tuple(error["loc"])
     key = ".".join(str(part) for part in loc) or "(top level)"
     kind = error["type"]
+    if kind == "renamed":
+        return key, f"unknown key; did you mean {error['renamed_to']!r}? (that key is missing)"
     if kind == "extra_forbidden":
         valid = _fields_at(model, loc[:-1])
         near = difflib.get_close_matches(str(loc[-1]), valid, n=1, cutoff=0.5)
@@ -150,16 +175,48 @@ def _describe(error: dict[str, Any], model: type[BaseModel]) -> tuple[str, str]:
     return key, message
 
 
+def _renamed(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A misspelt key is both unknown and, under its real name, missing: pydantic reports the two apart.
+    Pair them into one "unknown key; did you mean …?" (first), and drop the "missing" it explains."""
+    missing = {tuple(e["loc"]): e for e in errors if e["type"] == "missing"}
+    paired: list[dict[str, Any]] = []
+    explained: set[tuple[Any, ...]] = set()
+    for error in errors:
+        if error["type"] != "extra_forbidden":
+            continue
+        parent, key = tuple(error["loc"][:-1]), str(error["loc"][-1])
+        candidates = [str(loc[-1]) for loc in missing if loc[:-1] == parent and loc not in explained]
+        near = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
+        if near:
+            explained.add((*parent, near[0]))
+            paired.append({**error, "type": "renamed", "renamed_to": near[0]})
+    if not paired:
+        return errors
+    dropped = explained | {tuple(p["loc"]) for p in paired}
+    return paired + [e for e in errors if tuple(e["loc"]) not in dropped]
+
+
 def validate(model: type[BaseModel], data: Any, path: Path) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        key, rule = _describe(first, model)
-        more = len(exc.errors()) - 1
+        errors = _renamed(exc.errors(include_url=False))
+        key, rule = _describe(errors[0], model)
+        more = len(errors) - 1
         if more:
             rule += f" (and {more} more problem{'s' if more > 1 else ''} in this file)"
         raise InputError(str(path), key, rule) from None
+
+
+def _refuse_shared_domain(env: Environment, earlier: dict[str, Environment]) -> None:
+    """Each environment owns its domain and mqtt.<domain>: the certificate and DNS records of two
+    environments on one name would take each other's traffic."""
+    for other in earlier.values():
+        names = {other.domain, f"mqtt.{other.domain}"}
+        if env.domain in names or f"mqtt.{env.domain}" in names:
+            raise InputError(str(env.file), "domain",
+                             f"{env.domain} (with mqtt.{env.domain}) collides with environment {other.name!r}'s "
+                             f"{other.domain} ({other.file}); give each environment its own domain")
 
 
 def _check_environment_names(settings: ProjectSettings, project_path: Path) -> None:
@@ -206,6 +263,7 @@ def load_project(directory: str | Path, schema: Schema) -> Project:
                              f"account {env.account_id} is already used by environment {accounts[env.account_id]!r}; "
                              "each environment needs its own AWS account")
         accounts[env.account_id] = name
+        _refuse_shared_domain(env, environments)
         environments[name] = env
     project = Project(directory=directory, settings=settings, environments=environments)
     for rule in schema.rules:

@@ -109,7 +109,12 @@ class AwsContext:
         botocore_session = botocore.session.Session()
         # One loader for all sessions: each would otherwise parse the service models again (seconds).
         botocore_session.register_component("data_loader", _shared_loader())
-        session = boto3.session.Session(botocore_session=botocore_session, **kwargs)
+        try:
+            session = boto3.session.Session(botocore_session=botocore_session, **kwargs)
+        except botocore.exceptions.ProfileNotFound as exc:
+            raise self._no_profile(exc.kwargs.get("profile", kwargs.get("profile_name"))) from None
+        except (ValueError, botocore.exceptions.BotoCoreError) as exc:
+            raise InputError("AWS configuration", None, f"cannot open an AWS session: {exc}") from None
         session.events.register("before-call", _notify)
         return session
 
@@ -120,7 +125,28 @@ class AwsContext:
         return self._sessions[key]
 
     def client(self, session: boto3.session.Session, service: str) -> Any:
-        return session.client(service, endpoint_url=self.endpoint_url)
+        try:
+            return session.client(service, endpoint_url=self.endpoint_url)
+        except ValueError as exc:  # botocore: "Invalid endpoint: <url>"
+            if self.endpoint_url and "endpoint" in str(exc).lower():
+                raise InputError("--endpoint-url", None, f"{self.endpoint_url!r} is not a URL botocore accepts "
+                                 "(expected e.g. http://127.0.0.1:5000)") from None
+            raise InputError("AWS configuration", None, f"cannot make a {service} client: {exc}") from None
+        except botocore.exceptions.ProfileNotFound as exc:  # botocore may read the profile only now
+            raise self._no_profile(exc.kwargs.get("profile", session.profile_name)) from None
+        except botocore.exceptions.BotoCoreError as exc:
+            raise InputError("AWS configuration", None, f"cannot make a {service} client: {exc}") from None
+
+    def _no_profile(self, profile: str | None) -> InputError:
+        flag = "--profile" if profile == self.profile else "--account-profile"
+        return InputError(flag, None, profile_not_found(botocore.session.get_session(), profile))
+
+    def check_profiles(self, region: str) -> None:
+        """Every named profile opened once, without a call: a typo in the prod account's profile is refused
+        before the rollout changes dev, not halfway through it."""
+        for profile in dict.fromkeys([self.profile, *self.account_profiles.values()]):
+            if profile:
+                self.client(self._new_session(profile_name=profile, region_name=region), "sts")
 
     def session(self, account_id: str, region: str) -> boto3.session.Session:
         """A session acting in ``account_id``; raises a clear error when no credentials reach it."""
@@ -174,6 +200,21 @@ class AwsContext:
                         sleep=self.sleep, clock=self.clock)
 
 
+def profile_not_found(session: botocore.session.Session, profile: str | None) -> str:
+    """"profile 'x' not found in <config> or <credentials>": where botocore looked, so a typo or a missing
+    AWS_CONFIG_FILE is seen at once."""
+    import os
+
+    files = []
+    for variable in ("config_file", "credentials_file"):
+        try:
+            files.append(os.path.expanduser(str(session.get_config_variable(variable))))
+        except Exception:  # only the message's detail: never hide the real error behind this one
+            continue
+    where = " or ".join(files) if files else "the AWS configuration files"
+    return f"profile {profile!r} not found in {where}; list profiles with `aws configure list-profiles`"
+
+
 @contextmanager
 def translate_errors(doing: str) -> Iterator[None]:
     """Turn botocore's exceptions into one line that says what to do."""
@@ -188,7 +229,8 @@ def translate_errors(doing: str) -> Iterator[None]:
             "or `aws sso login`, or try the emulator with --local",
         ) from None
     except botocore.exceptions.ProfileNotFound as exc:
-        raise InputError("--profile", None, f"{exc}; list profiles with `aws configure list-profiles`") from None
+        raise InputError("--profile", None, profile_not_found(botocore.session.get_session(),
+                                                             exc.kwargs.get("profile"))) from None
     except (botocore.exceptions.EndpointConnectionError, botocore.exceptions.ConnectTimeoutError) as exc:
         raise InputError("endpoint", None,
                          f"cannot reach {exc.kwargs.get('endpoint_url', 'AWS')} ({doing}); check --endpoint-url "

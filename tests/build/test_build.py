@@ -109,8 +109,9 @@ def test_stack_and_env_filters_write_only_those(tmp_path, capsys):
     assert set(_tree(tmp_path / "output")) == {"templates/network.yaml", "parameters/prod/network.json"}
 
 
-def test_writes_are_atomic(project_copy, monkeypatch):
-    """A failure while writing leaves every file either old or new, never partial, and no temp files."""
+def test_writes_are_atomic(project_copy, monkeypatch, capsys):
+    """A failure while writing leaves every file either old or new, never partial, and no temp files; the
+    user reads one line naming the file, not a traceback."""
     out = project_copy / "output"
     for path in (out / "templates").glob("*.yaml"):
         path.write_text("old\n")
@@ -124,8 +125,8 @@ def test_writes_are_atomic(project_copy, monkeypatch):
         real_replace(src, dst)
 
     monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError):
-        _run(project_copy)
+    assert _run(project_copy) == 2
+    assert capsys.readouterr().err.startswith("error: --output-dir: ")
     expected = _tree(ROOT / "output")
     for name, content in _tree(out).items():
         assert content in (b"old\n", expected.get(name)), name

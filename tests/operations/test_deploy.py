@@ -5,14 +5,22 @@ from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from herd_cfn import cli
 from herd_cfn.operations import aws as herd_aws
+from tests.operations import test_deploy_by_hand as by_hand
 from tests.rollout_support import ADMIN, DEV, PROD, client, run_cli
 
-AWS_CLI = Path("/work/main/.venv/bin/aws")
+# The AWS CLI (v1) installed next to the Python running the tests, else the one on PATH.
+AWS_CLI = Path(sys.executable).parent / "aws"
+if not AWS_CLI.exists():
+    AWS_CLI = Path(shutil.which("aws") or "aws")
 
 
 def _stack(url: str, account: str, name: str):
@@ -123,3 +131,16 @@ def test_no_updates_error_also_means_no_changes(tmp_path):
         result = deploy(Ctx(), Target("dev", DEV, "eu-west-1", "herd-network", {}), built, Lines())
     assert not result.changed and not result.executed
     assert lines == [f"dev {DEV}/eu-west-1 herd-network: no changes"]
+
+
+@pytest.mark.skipif(shutil.which("jq") is None, reason="jq is not installed")
+def test_documented_jq_block_deploys_with_the_v1_cli(aws, project_copy):
+    """docs/deploy-by-hand.md's bash block, run unchanged (moto through AWS_ENDPOINT_URL)."""
+    script = by_hand.block("tested: bash block")
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=project_copy,
+                          env=by_hand._cli_env(aws.endpoint_url), capture_output=True, text=True, timeout=180,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert by_hand._network_stack(aws.endpoint_url)["StackStatus"] == "CREATE_COMPLETE"
+    vpcs = client(aws.endpoint_url, by_hand.MOTO_ACCOUNT, "ec2").describe_vpcs()["Vpcs"]
+    assert "10.20.0.0/16" in {v["CidrBlock"] for v in vpcs}

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import argparse
 
-from herd_cfn.cli.options import add_aws_access, add_template_bucket, add_waiting, aws_access, prepare, with_progress
+from herd_cfn.cli.options import (
+    add_aws_access,
+    add_template_bucket,
+    add_waiting,
+    aws_access,
+    prepare,
+    refuse_with_print,
+    with_progress,
+)
 from herd_cfn.operations import bootstrap
 from herd_cfn.operations.progress import Progress
 
@@ -26,6 +34,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @with_progress
 def run(args: argparse.Namespace, progress: Progress) -> int:
+    if args.print_only:
+        refuse_with_print(args, "--print")
     project, environments = prepare(args)
     if args.print_only:
         bootstrap.print_commands(project, environments, args.output_dir, progress, args.template_bucket)

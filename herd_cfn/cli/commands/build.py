@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from herd_cfn.build import render
 from herd_cfn.cli.options import add_paths
+from herd_cfn.errors import InputError
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 
@@ -41,7 +42,11 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
     extra = render.orphans(artifacts, args.output_dir) if full else []
     if args.check:
         return _check(artifacts, extra, args, out)
-    changed = render.write(artifacts, args.output_dir)
+    try:
+        changed = render.write(artifacts, args.output_dir)
+    except OSError as exc:  # e.g. a read-only folder: one line, not a traceback
+        raise InputError("--output-dir", str(exc.filename or args.output_dir),
+                         f"cannot write: {exc.strerror or exc}") from None
     for path in extra:
         path.unlink()
         out(f"removed {path}")

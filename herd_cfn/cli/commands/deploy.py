@@ -6,7 +6,14 @@ import argparse
 
 from herd_cfn import names
 from herd_cfn.build import artifacts
-from herd_cfn.cli.options import add_aws_access, add_template_bucket, add_waiting, aws_access, with_progress
+from herd_cfn.cli.options import (
+    add_aws_access,
+    add_template_bucket,
+    add_waiting,
+    aws_access,
+    refuse_with_print,
+    with_progress,
+)
 from herd_cfn.config.environments import Project
 from herd_cfn.errors import InputError
 from herd_cfn.operations.deploy import Target, aws_cli_command, deploy
@@ -33,6 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 @with_progress
 def run(args: argparse.Namespace, progress: Progress) -> int:
+    if args.print_aws_cli:
+        refuse_with_print(args, "--print-aws-cli")
     project = load_project(args.parameters_dir)
     if args.print_aws_cli:
         return _print_aws_cli(args, project, progress)

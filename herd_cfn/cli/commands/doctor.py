@@ -7,8 +7,10 @@ import sys
 
 from herd_cfn.cli.options import add_aws_access, aws_access
 from herd_cfn.config.environments import Project
+from herd_cfn.errors import HerdError
 from herd_cfn.operations import doctor
 from herd_cfn.operations.progress import Progress
+from herd_cfn.templates.registry import load_project
 
 NAME = "doctor"
 HELP = "check what a deployment needs; each missing thing with its fix (read-only)"
@@ -21,7 +23,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=run)
 
 
+def _refuse_unknown_env(args: argparse.Namespace) -> None:
+    """An unknown --env is bad input (exit 2), said before the slower local checks; invalid parameters are
+    not: doctor reports them as its first finding."""
+    try:
+        project = load_project(args.parameters_dir)
+    except HerdError:
+        return
+    project.select(args.env)
+
+
 def run(args: argparse.Namespace) -> int:
+    _refuse_unknown_env(args)
     # Plain lines, no live table: the emulator's banner and bootstrap come before the report.
     progress = Progress(sys.stdout)
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from herd_cfn import names
 from herd_cfn.errors import InputError
-from herd_cfn.fields import LOG_RETENTION_DAYS, Cidr, LogRetentionDays, StrictModel, matching
+from herd_cfn.fields import ARN_CHARSET, ARN_WORDS, LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, Text, matching
 from herd_cfn.templates.base import Input, optional_input
 
 E = names.Edge
@@ -17,9 +18,41 @@ CERTIFICATE_PATTERN = r"arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[0-9a-f
 HOSTED_ZONE_PATTERN = r"Z[A-Z0-9]{1,31}"
 BUCKET_PATTERN = r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]"
 
-CertificateArn = Annotated[str, matching(CERTIFICATE_PATTERN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")]
-HostedZoneId = Annotated[str, matching(HOSTED_ZONE_PATTERN, "Z0123456789ABCDEFGHIJ (a Route 53 hosted zone id)")]
-BucketName = Annotated[str, matching(BUCKET_PATTERN, "an S3 bucket name such as herd-alb-logs-dev")]
+CertificateArn = Annotated[
+    str, Text(2048, ARN_CHARSET, ARN_WORDS, "an ACM certificate ARN"),
+    matching(CERTIFICATE_PATTERN, "arn:aws:acm:eu-west-1:123456789012:certificate/<uuid>")]
+HostedZoneId = Annotated[
+    str, Text(32, r"[A-Z0-9]", "upper-case letters and digits", "a Route 53 hosted zone id"),
+    matching(HOSTED_ZONE_PATTERN, "Z0123456789ABCDEFGHIJ (a Route 53 hosted zone id)")]
+BucketName = Annotated[
+    str, Text(63, r"[a-z0-9.-]", "lower-case letters, digits, '.' and '-'", "an S3 bucket name", min_length=3),
+    matching(BUCKET_PATTERN, "an S3 bucket name such as herd-alb-logs-dev")]
+
+
+# The test listener serves the new, untested manager before traffic moves: only a known network may reach it.
+WIDEST_ADMIN_PREFIX = 8
+
+
+def _admin_cidr(value: str) -> str:
+    if "/" not in value:
+        raise ValueError(f"needs a prefix length: the network allowed on the test listener, written as address/"
+                         f"length, e.g. {value}/32 for this one address or 203.0.113.0/24 for a network; got {value!r}")
+    try:
+        network = ipaddress.ip_network(value, strict=True)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network in CIDR notation (address/length), e.g. 203.0.113.0/24 "
+                         f"({exc})") from None
+    if network.prefixlen < WIDEST_ADMIN_PREFIX:
+        raise ValueError(f"{value} opens the test listener (the untested new version) to "
+                         f"{'the whole internet' if network.prefixlen == 0 else 'a large part of the internet'}; "
+                         f"give the office or VPN network, /{WIDEST_ADMIN_PREFIX} or narrower")
+    if network.version != 4:
+        raise ValueError(f"must be an IPv4 network (the load balancers are IPv4 only), got {value!r}")
+    return value
+
+
+AdminCidr = Annotated[str, Text(43, r"[0-9a-fA-F.:/]", "digits, '.', ':' and '/'", "an IP network in CIDR notation"),
+                      AfterValidator(_admin_cidr)]
 
 
 class EdgeConfig(StrictModel):
@@ -27,7 +60,7 @@ class EdgeConfig(StrictModel):
         None, description="Route 53 zone of the domain: the stack then makes the certificate and DNS records")
     certificate_arn: CertificateArn | None = Field(
         None, description="Existing ACM certificate for <domain> and mqtt.<domain> when there is no hosted zone")
-    admin_cidr: Cidr = Field(description="Who may reach the test listener (port 8443), e.g. the office VPN")
+    admin_cidr: AdminCidr = Field(description="Who may reach the test listener (port 8443), e.g. the office VPN")
     access_logs: bool | None = Field(
         None, description="Access logs of the ALB and of the NLB's TLS listener; default: on in production")
     access_log_bucket: BucketName | None = Field(
@@ -70,9 +103,19 @@ def waf_mode(env) -> str:
     return env.edge.waf or ("count" if env.production else "off")
 
 
+# RFC 5280 limits a certificate's Common Name, ACM's DomainName, to 64 characters.
+ACM_DOMAIN_NAME_MAX = 64
+
+
 def validate_project(project) -> None:
-    """An ALB/NLB certificate must live in the load balancers' account and region."""
+    """An ALB/NLB certificate must live in the load balancers' account and region; a certificate the stack
+    requests names the domain as its Common Name."""
     for env in project.environments.values():
+        if env.edge.hosted_zone_id and len(env.domain) > ACM_DOMAIN_NAME_MAX:
+            raise InputError(str(env.file), "domain",
+                             f"at most {ACM_DOMAIN_NAME_MAX} characters when the stack requests the certificate "
+                             f"(ACM's limit for a certificate's domain name), got {len(env.domain)}; shorten it or "
+                             "give edge.certificate_arn instead of edge.hosted_zone_id")
         arn = env.edge.certificate_arn
         if arn:
             region, account = arn.split(":")[3:5]

@@ -45,6 +45,7 @@ from herd_cfn.templates.stacks.pipeline.config import (
     RELATIVE_PATH_PATTERN,
     REPOSITORY_PATTERN,
     PipelineConfig,
+    validate_project,
 )
 from herd_cfn.templates.stacks.pipeline.iam import (
     ANY_RESOURCE,
@@ -418,4 +419,5 @@ STACK = StackDefinition(
     depends_on=(names.NETWORK, names.DATA, names.EDGE, names.SERVICE),
     config_key="pipeline",
     config_model=PipelineConfig,
+    validate_project=validate_project,
 )

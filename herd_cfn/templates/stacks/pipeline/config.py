@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, Field
 
 from herd_cfn import fields
-from herd_cfn.fields import LogRetentionDays, StrictModel
+from herd_cfn.errors import InputError
+from herd_cfn.fields import LogRetentionDays, StrictModel, Text
 
 COMPUTE_TYPES = ("BUILD_GENERAL1_SMALL", "BUILD_GENERAL1_MEDIUM", "BUILD_GENERAL1_LARGE")
 
@@ -18,6 +19,14 @@ CONNECTION_ARN_PATTERN = (
     r"arn:aws[a-z-]*:(codeconnections|codestar-connections):[a-z0-9-]+:\d{12}:connection/[0-9a-f-]{36}"
 )
 RELATIVE_PATH_PATTERN = r"^(?!/)(?!.*(?:^|/)\.\.(?:/|$))[A-Za-z0-9._/-]+$"
+
+
+def _not_a_clone_url(value: str) -> str:
+    """What a user copies from GitHub's clone button; said before the character set refuses its ':'."""
+    if value.endswith(".git") or "://" in value or value.startswith("git@"):
+        raise ValueError(f"GitHub expects the repository as owner/name, without a URL or '.git' "
+                         f"(e.g. herd-itt/openremote-custom), got {value[:200]!r}")
+    return value
 
 
 def _repository(value: str) -> str:
@@ -53,15 +62,22 @@ def _pattern(pattern: str, what: str):
     return AfterValidator(check)
 
 
-GitHubRepository = Annotated[str, AfterValidator(_repository)]
-GitBranch = Annotated[str, AfterValidator(_branch)]
-ConnectionArn = Annotated[str, _pattern(
+GitHubRepository = Annotated[
+    str, AfterValidator(_not_a_clone_url),
+    Text(140, r"[A-Za-z0-9._/-]", "letters, digits and . _ / -",
+         "a GitHub owner/name: 39 and 100 characters"),
+    AfterValidator(_repository)]
+GitBranch = Annotated[str, Text(255, r"[^\x00-\x1f\x7f]", "characters other than control characters",
+                                "a branch name, as CodePipeline allows"), AfterValidator(_branch)]
+ConnectionArn = Annotated[str, Text(256, fields.ARN_CHARSET, fields.ARN_WORDS, "a CodeConnections connection ARN"),
+                          _pattern(
     CONNECTION_ARN_PATTERN,
     "a CodeConnections connection ARN (arn:aws:codeconnections:<region>:<account>:connection/<id>)")]
-SecretArn = Annotated[str, _pattern(fields.SECRET_ARN_PATTERN, "a complete Secrets Manager secret ARN, such as "
-                                                        + fields.SECRET_ARN_EXAMPLE)]
-Email = Annotated[str, _pattern(fields.EMAIL_PATTERN, "an e-mail address")]
-RelativePath = Annotated[str, _pattern(
+SecretArn = Annotated[str, fields.SECRET_ARN_TEXT, _pattern(
+    fields.SECRET_ARN_PATTERN, "a complete Secrets Manager secret ARN, such as " + fields.SECRET_ARN_EXAMPLE)]
+Email = Annotated[str, fields.EMAIL_TEXT, _pattern(fields.EMAIL_PATTERN, "an e-mail address")]
+RelativePath = Annotated[str, Text(4096, r"[A-Za-z0-9._/-]", "letters, digits and . _ / -",
+                                    "a path in the application repository"), _pattern(
     RELATIVE_PATH_PATTERN, "a relative path inside the application repository (no leading '/', no '..')")]
 
 
@@ -90,3 +106,17 @@ class PipelineConfig(StrictModel):
     log_retention_days: LogRetentionDays = Field(30, description="Days to keep build and hook logs")
     notification_email: Email | None = Field(
         None, description="Address subscribed to pipeline notifications (confirm the subscription once)")
+
+
+def validate_project(project) -> None:
+    """Each environment deploys from its own branch: two pipelines on one branch would put every push to it
+    (say, dev's) into both accounts, prod included, untested."""
+    seen: dict[tuple[str, str], object] = {}
+    for env in project.environments.values():
+        source = (env.pipeline.repository.lower(), env.pipeline.branch)
+        first = seen.setdefault(source, env)
+        if first is not env:
+            raise InputError(
+                str(env.file), "pipeline.branch",
+                f"branch {env.pipeline.branch!r} of {env.pipeline.repository} already deploys environment "
+                f"{first.name!r} ({first.file}); give each environment its own branch")

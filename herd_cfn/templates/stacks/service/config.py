@@ -9,7 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from herd_cfn import fields, names
-from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, matching
+from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, Text, matching
 from herd_cfn.templates.base import Input, optional_input
 
 S = names.Service
@@ -98,11 +98,30 @@ def _time_zone(value: str) -> str:
     return value
 
 
-Image = Annotated[str, AfterValidator(_pinned_image)]
-SecretArn = Annotated[str, matching(SECRET_PATTERN, fields.SECRET_ARN_EXAMPLE)]
-Email = Annotated[str, matching(EMAIL_PATTERN, "ops@example.com")]
-SetupType = Annotated[str, matching(SETUP_TYPE_PATTERN, "production (letters, digits, '-', '_')")]
-TimeZone = Annotated[str, AfterValidator(_time_zone)]
+# ECS: up to 255 characters before a digest (letters, digits, '-', '_', ':', '.', '/', '#'); '@sha256:<64 hex>'
+# may follow: the part before '@' is checked first, then the whole reference (at most 255 + 72).
+IMAGE_MAX_LENGTH = 255
+
+
+def _image_length(value: str) -> str:
+    name = value.split("@", 1)[0]
+    if len(name) > IMAGE_MAX_LENGTH:
+        raise ValueError(f"at most {IMAGE_MAX_LENGTH} characters before any '@sha256:' digest (ECS's limit for an "
+                         f"image), got {len(name):,}")
+    return value
+
+
+Image = Annotated[str, AfterValidator(_image_length),
+                  Text(IMAGE_MAX_LENGTH + 72, r"[A-Za-z0-9_:./#@-]", "letters, digits and - _ : . / # @",
+                       "an image reference, as ECS allows"),
+                  AfterValidator(_pinned_image)]
+SecretArn = Annotated[str, fields.SECRET_ARN_TEXT, matching(SECRET_PATTERN, fields.SECRET_ARN_EXAMPLE)]
+Email = Annotated[str, fields.EMAIL_TEXT, matching(EMAIL_PATTERN, "ops@example.com")]
+SetupType = Annotated[str, Text(32, r"[A-Za-z0-9_-]", "letters, digits, '-' and '_'",
+                                "OR_SETUP_TYPE names a setup class of the manager"),
+                      matching(SETUP_TYPE_PATTERN, "production (letters, digits, '-', '_')")]
+TimeZone = Annotated[str, Text(64, r"[A-Za-z0-9_+/-]", "letters, digits and _ + / -",
+                               "an IANA time zone name"), AfterValidator(_time_zone)]
 
 
 class ServiceConfig(StrictModel):

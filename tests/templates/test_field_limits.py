@@ -1,0 +1,81 @@
+"""Every string field of the parameters files carries AWS's length limit and character set (fields.Text), so
+a value AWS would refuse at deploy time is refused by the build instead, naming the key and the limit."""
+
+from __future__ import annotations
+
+import json
+import typing
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from herd_cfn.errors import InputError
+from herd_cfn.fields import Text, limits_of
+from herd_cfn.templates.registry import load_project, schema
+from tests.conftest import ROOT
+
+
+def _is_string(annotation) -> bool:
+    """A str field, directly or through Optional/Annotated; Literal choices are closed sets and need no limit."""
+    if annotation is str:
+        return True
+    if typing.get_origin(annotation) is typing.Literal:
+        return False
+    return any(_is_string(arg) for arg in typing.get_args(annotation))
+
+
+def _models(annotation) -> list[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in typing.get_args(annotation) for m in _models(arg)]
+
+
+def string_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, object]]:
+    found = []
+    for name, info in model.model_fields.items():
+        annotation = info.rebuild_annotation()
+        for nested in _models(annotation):
+            found.extend(string_fields(nested, f"{prefix}{name}."))
+        if _is_string(annotation):
+            found.append((f"{prefix}{name}", annotation))
+    return found
+
+
+FIELDS = string_fields(schema().environment_model())
+
+
+def test_the_walk_finds_the_string_fields():
+    keys = {key for key, _ in FIELDS}
+    assert {"domain", "service.manager_image", "pipeline.branch", "edge.admin_cidr", "network.vpc_cidr"} <= keys
+    assert len(keys) >= 20
+
+
+@pytest.mark.parametrize(("key", "annotation"), FIELDS, ids=[key for key, _ in FIELDS])
+def test_every_string_field_has_a_length_limit_and_character_set(key, annotation):
+    limits = limits_of(annotation)
+    assert len(limits) == 1, f"{key}: give it exactly one herd_cfn.fields.Text (AWS's limit and character set)"
+    assert limits[0].max_length > 0 and limits[0].charset and limits[0].source
+
+
+def _set(data: dict, key: str, value: str) -> None:
+    *parents, last = key.split(".")
+    for part in parents:
+        data = data[part]
+    data[last] = value
+
+
+@pytest.mark.parametrize(("key", "annotation"), FIELDS, ids=[key for key, _ in FIELDS])
+def test_one_character_over_the_limit_is_refused_naming_key_and_limit(tmp_path: Path, key, annotation):
+    limit: Text = limits_of(annotation)[0]
+    params = tmp_path / "parameters"
+    params.mkdir()
+    for source in (ROOT / "parameters").glob("*.json"):
+        (params / source.name).write_text(source.read_text())
+    data = json.loads((params / "dev.json").read_text())
+    _set(data, key, "a" * (limit.max_length + 1))
+    (params / "dev.json").write_text(json.dumps(data))
+    with pytest.raises(InputError) as refused:
+        load_project(params)
+    assert refused.value.key == key
+    assert "at most" in refused.value.rule and "characters" in refused.value.rule
