@@ -86,13 +86,13 @@ def test_efs_attribute_aws_does_not_document_is_refused(aws, where):
 
 
 def test_skipped_resource_types_are_collected_once(aws, caplog, recwarn):
-    template = {"Resources": {"A": {"Type": "AWS::SecretsManager::Secret"},
-                              "B": {"Type": "AWS::SecretsManager::Secret"},
+    template = {"Resources": {"A": {"Type": "AWS::Glue::Database"},
+                              "B": {"Type": "AWS::Glue::Database"},
                               "Topic": {"Type": "AWS::SNS::Topic"}}}
     with skipped_resource_types() as skipped:
         _cfn(aws).create_stack(StackName="probe", TemplateBody=json.dumps(template))
-    # moto reports success for a stack whose secrets it never made; AWS would create both.
+    # moto reports success for a stack whose databases it never made; AWS would create both.
     assert _cfn(aws).describe_stacks(StackName="probe")["Stacks"][0]["StackStatus"] == "CREATE_COMPLETE"
-    assert skipped == {"AWS::SecretsManager::Secret"}
+    assert skipped == {"AWS::Glue::Database"}
     assert not [r for r in caplog.records if "No Moto CloudFormation support" in r.getMessage()]
     assert not [w for w in recwarn if "not supported by moto" in str(w.message)]

@@ -6,7 +6,8 @@ definition resource of that family, whose new revisions the pipeline deploys.
 
 These tests build two successive versions of the template (a manager setting changed in herd_cfn)
 and check that the service resource stays byte-identical while the task definition changes, then
-roll the same change out on moto (network, data, edge and service stacks with exports and imports).
+roll the same change out on moto (network, data, edge and service stacks of output/, unchanged, with
+exports and imports).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from cfn_flip import load_yaml
 
 from herd_cfn import names
 from herd_cfn.emulator.server import account_session
@@ -111,98 +111,6 @@ def test_service_properties_depend_on_no_manager_parameter():
 
 # --- on moto ---------------------------------------------------------------------------------------
 
-def _walk(node, replace):
-    """The template with ``replace(node)`` applied wherever it returns something other than None."""
-    if isinstance(node, list):
-        return [_walk(item, replace) for item in node]
-    if not isinstance(node, dict):
-        return node
-    replaced = replace(node)
-    if replaced is not None:
-        return replaced
-    return {key: _walk(value, replace) for key, value in node.items()}
-
-
-def for_moto_edge(body: str) -> tuple[str, list[str]]:
-    """The edge template adapted to what moto 5.2.5 lacks; returns the body and what was changed.
-
-    Each change is named so a test can pin it, and none is needed on AWS:
-    - moto cannot GetAtt TargetGroupName/TargetGroupFullName: replaced by the parts of the ARN AWS
-      documents for them (``targetgroup/<name>/<id>``).
-    - moto cannot GetAtt LoadBalancerFullName either (the export's value is the unresolved expression
-      as text): replaced by the ARN's ``app/<name>/<id>``, as AWS documents it.
-    - moto creates every AWS::ElasticLoadBalancingV2::LoadBalancer as an application load balancer, so
-      the NLB's TLS listener is refused ("must be one of HTTP, HTTPS"): removed.
-    """
-    template = json.loads(json.dumps(load_yaml(body)))
-    changes: list[str] = []
-    target_groups = {k for k, v in template["Resources"].items() if v["Type"].endswith("::TargetGroup")}
-
-    def full_names(node: dict):
-        attribute = node.get("Fn::GetAtt")
-        if attribute == [E.ALB, "LoadBalancerFullName"]:
-            changes.append(f"GetAtt {E.ALB}.LoadBalancerFullName")
-            parts = {"Fn::Split": ["/", {"Ref": E.ALB}]}
-            return {"Fn::Join": ["/", [{"Fn::Select": [i, parts]} for i in (1, 2, 3)]]}
-        if not (attribute and attribute[0] in target_groups and attribute[1].startswith("TargetGroup")):
-            return None
-        parts = {"Fn::Split": ["/", {"Ref": attribute[0]}]}
-        changes.append(f"GetAtt {attribute[0]}.{attribute[1]}")
-        if attribute[1] == "TargetGroupName":
-            return {"Fn::Select": [1, parts]}
-        return {"Fn::Join": ["/", ["targetgroup", {"Fn::Select": [1, parts]}, {"Fn::Select": [2, parts]}]]}
-
-    template = _walk(template, full_names)
-    del template["Resources"][E.MQTT_LISTENER]
-    changes.append(f"removed {E.MQTT_LISTENER}")
-    return json.dumps(template), changes
-
-
-def for_moto_service(body: str, cfn, session, endpoint: str) -> tuple[str, list[str]]:
-    """The service template adapted to what moto 5.2.5 lacks; returns the body and what was changed.
-
-    Each change is named so a test can pin it, and none is needed on AWS:
-    - moto's CloudFormation skips AWS::SecretsManager::Secret, so the data stack exports no secret ARNs:
-      the test creates those secrets with the Secrets Manager API and puts their ARNs in place.
-    - moto has no AWS::ServiceDiscovery::* in CloudFormation: namespace, services and the ECS services'
-      ServiceRegistries are removed (moto's ECS ignores registries anyway).
-    - moto resolves the exports before it creates resources in DependsOn order, so the manager service
-      (family-only task definition) would be created before its task definition: for moto only it
-      names the task definition resource. On AWS, DependsOn orders them.
-    The edge stack's exports (target groups, security groups, alarm dimensions) import as they are.
-    """
-    template = json.loads(json.dumps(load_yaml(body)))
-    changes: list[str] = []
-    exports = {e["Name"] for e in cfn.list_exports()["Exports"] if e.get("Value")}
-    secrets = session.client("secretsmanager", endpoint_url=endpoint)
-    created: dict[str, str] = {}
-
-    def missing_secret(node: dict):
-        name = node.get("Fn::ImportValue")
-        if not name or name in exports:
-            return None
-        if name not in created:
-            try:
-                created[name] = secrets.describe_secret(SecretId=name)["ARN"]
-            except secrets.exceptions.ResourceNotFoundException:
-                created[name] = secrets.create_secret(
-                    Name=name, SecretString='{"username": "postgres", "password": "emulated"}')["ARN"]
-            changes.append(f"secret {name}")
-        return created[name]
-
-    template = _walk(template, missing_secret)
-    resources = template["Resources"]
-    for name in [k for k, v in resources.items() if v["Type"].startswith("AWS::ServiceDiscovery::")]:
-        del resources[name]
-        changes.append(f"removed {name}")
-    for resource in resources.values():
-        if resource["Type"] == "AWS::ECS::Service" and resource["Properties"].pop("ServiceRegistries", None):
-            changes.append("ServiceRegistries")
-    resources[S.MANAGER_SERVICE]["Properties"]["TaskDefinition"] = {"Ref": S.MANAGER_TASK}
-    changes.append("manager service names its task definition resource")
-    return json.dumps(template), changes
-
-
 def _create(cfn, stack: str, body: str, parameters: dict[str, str]) -> dict:
     cfn.create_stack(StackName=names.stack_name(stack), TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
                      Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()])
@@ -211,31 +119,23 @@ def _create(cfn, stack: str, body: str, parameters: dict[str, str]) -> dict:
 
 @pytest.fixture
 def deployed(aws):
+    """network, data, edge and service as output/ has them, with dev's parameters (the emulator's fixes
+    make moto create them as AWS does; the edge stack's hosted zone is the account's, made here)."""
     from herd_cfn.templates.registry import load_project
+    from tests.emulator.test_deploy_all_stacks import hosted_zone
 
     env = load_project(OUTPUT.parent / "parameters").environment("dev")
     session = account_session(aws.endpoint_url, env.account_id, env.region)
     cfn = session.client("cloudformation", endpoint_url=aws.endpoint_url)
-    for stack in (names.NETWORK, names.DATA):
-        parameters = parameter_values(stack, env.name)
-        body = (OUTPUT / "templates" / f"{stack}.yaml").read_text()
-        assert _create(cfn, stack, body, parameters)["StackStatus"] == "CREATE_COMPLETE"
-    # moto's CloudFormation has no AWS::CertificateManager::Certificate: deploy the edge template's other
-    # mode, an existing certificate (requested through moto's ACM API) and no hosted zone.
     edge_parameters = parameter_values(names.EDGE, env.name)
-    acm = session.client("acm", endpoint_url=aws.endpoint_url)
-    certificate = acm.request_certificate(DomainName=edge_parameters[E.DOMAIN],
-                                          SubjectAlternativeNames=[f"mqtt.{edge_parameters[E.DOMAIN]}"])
-    edge_parameters = {**edge_parameters, E.HOSTED_ZONE_ID: "", E.CERTIFICATE_ARN: certificate["CertificateArn"]}
-    body, edge_changes = for_moto_edge((OUTPUT / "templates" / f"{names.EDGE}.yaml").read_text())
-    edge = _create(cfn, names.EDGE, body, edge_parameters)
-    assert edge["StackStatus"] == "CREATE_COMPLETE"
-    parameters = parameter_values(names.SERVICE, env.name)
-    body, changes = for_moto_service((OUTPUT / "templates" / f"{names.SERVICE}.yaml").read_text(), cfn, session,
-                                     aws.endpoint_url)
-    stack = _create(cfn, names.SERVICE, body, parameters)
-    return {"session": session, "cfn": cfn, "stack": stack, "changes": changes, "parameters": parameters,
-            "edge": edge, "edge_changes": edge_changes, "endpoint": aws.endpoint_url}
+    hosted_zone(env.account_id, edge_parameters[E.HOSTED_ZONE_ID], edge_parameters[E.DOMAIN])
+    stacks = {}
+    for stack in (names.NETWORK, names.DATA, names.EDGE, names.SERVICE):
+        body = (OUTPUT / "templates" / f"{stack}.yaml").read_text()
+        stacks[stack] = _create(cfn, stack, body, parameter_values(stack, env.name))
+        assert stacks[stack]["StackStatus"] == "CREATE_COMPLETE"
+    return {"session": session, "cfn": cfn, "stack": stacks[names.SERVICE], "edge": stacks[names.EDGE],
+            "parameters": parameter_values(names.SERVICE, env.name), "endpoint": aws.endpoint_url}
 
 
 def _client(deployed, name: str):
@@ -246,13 +146,8 @@ def _outputs(stack: dict) -> dict[str, str | None]:
     return {o["OutputKey"]: o.get("OutputValue") for o in stack["Outputs"]}
 
 
-def test_edge_stack_creates_on_moto_with_only_the_named_adaptations(deployed):
+def test_edge_stack_creates_on_moto_unchanged(deployed):
     assert deployed["edge"]["StackStatus"] == "CREATE_COMPLETE"
-    assert sorted(deployed["edge_changes"]) == sorted([
-        *(f"GetAtt {tg}.TargetGroupName" for tg in (E.BLUE_TARGET_GROUP, E.GREEN_TARGET_GROUP)),
-        *(f"GetAtt {tg}.TargetGroupFullName" for tg in (E.BLUE_TARGET_GROUP, E.GREEN_TARGET_GROUP)),
-        f"GetAtt {E.ALB}.LoadBalancerFullName", f"removed {E.MQTT_LISTENER}",
-    ])
     outputs = _outputs(deployed["edge"])
     elb = _client(deployed, "elbv2")
     (group,) = elb.describe_target_groups(TargetGroupArns=[outputs[E.OUT_MQTT_TARGET_GROUP_ARN]])["TargetGroups"]
@@ -266,30 +161,23 @@ def test_edge_stack_creates_on_moto_with_only_the_named_adaptations(deployed):
     assert outputs[E.OUT_LOAD_BALANCER_ARN].endswith(":loadbalancer/" + outputs[E.OUT_LOAD_BALANCER_FULL_NAME])
 
 
-def test_service_stack_creates_on_moto_with_only_the_named_adaptations(deployed):
+def test_service_stack_creates_on_moto_unchanged(deployed):
     assert deployed["stack"]["StackStatus"] == "CREATE_COMPLETE"
-    assert sorted(deployed["changes"]) == sorted([
-        "secret " + names.export_name(names.DATA, names.Data.OUT_DB_SECRET_ARN),
-        "secret " + names.export_name(names.DATA, names.Data.OUT_ADMIN_SECRET_ARN),
-        f"removed {S.NAMESPACE_RESOURCE}", f"removed {S.POSTGRES_DISCOVERY}", f"removed {S.KEYCLOAK_DISCOVERY}",
-        "ServiceRegistries", "ServiceRegistries",
-        "manager service names its task definition resource",
-    ])
     outputs = _outputs(deployed["stack"])
     exports = {e["Name"]: e.get("Value") for e in deployed["cfn"].list_exports()["Exports"]}
     assert exports[names.export_name(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY)] == S.MANAGER_TASK_FAMILY
     assert outputs[S.OUT_CLUSTER_NAME] == S.CLUSTER_NAME
-    # moto returns None for Ref of an AWS::CloudWatch::Alarm; AWS returns the alarm name.
-    assert outputs[S.OUT_ROLLBACK_ALARM_NAMES] == "None,None,None"
+    # Ref of an AWS::CloudWatch::Alarm is the alarm's name.
+    assert outputs[S.OUT_ROLLBACK_ALARM_NAMES].split(",") == [
+        "herd-manager-unhealthy-blue", "herd-manager-unhealthy-green", "herd-manager-5xx"]
 
     ecs = _client(deployed, "ecs")
     services = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[
         S.POSTGRES_SERVICE_NAME, S.KEYCLOAK_SERVICE_NAME, S.MANAGER_SERVICE_NAME])["services"]
     by_name = {s["serviceName"]: s for s in services}
-    # moto's CloudFormation drops DeploymentController (like launch type and load balancers): every
-    # service comes out ECS-controlled there. On AWS the manager is CODE_DEPLOY (checked in the template).
-    assert by_name[S.MANAGER_SERVICE_NAME]["deploymentController"] == {"type": "ECS"}
+    assert by_name[S.MANAGER_SERVICE_NAME]["deploymentController"] == {"type": "CODE_DEPLOY"}
     assert by_name[S.POSTGRES_SERVICE_NAME]["desiredCount"] == 1
+    # The family-only task definition resolves to the revision this stack registered (DependsOn order).
     assert by_name[S.MANAGER_SERVICE_NAME]["taskDefinition"].endswith(f"/{S.MANAGER_TASK_FAMILY}:1")
     # The edge stack's values reached the service stack through the imports.
     edge = _outputs(deployed["edge"])
@@ -301,9 +189,11 @@ def test_service_stack_creates_on_moto_with_only_the_named_adaptations(deployed)
                for pair in rule["UserIdGroupPairs"]}
     assert sources == {(edge[E.OUT_ALB_SECURITY_GROUP], S.MANAGER_HTTP_PORT),
                        (edge[E.OUT_NLB_SECURITY_GROUP], S.MANAGER_MQTT_PORT)}
-    # The alarms' imported dimensions cannot be read back: moto's CloudFormation creates no
-    # AWS::CloudWatch::Alarm in the account (DescribeAlarms is empty, Ref gives None). AWS creates them;
-    # tests/templates/test_service_stack.py pins their dimensions to the edge stack's full-name exports.
+    # The alarms' imported dimensions are the edge stack's full names.
+    alarms = {a["AlarmName"]: a for a in _client(deployed, "cloudwatch").describe_alarms()["MetricAlarms"]}
+    dimensions = {d["Name"]: d["Value"] for d in alarms["herd-manager-unhealthy-blue"]["Dimensions"]}
+    assert dimensions == {"TargetGroup": edge[E.OUT_BLUE_TARGET_GROUP_FULL_NAME],
+                          "LoadBalancer": edge[E.OUT_LOAD_BALANCER_FULL_NAME]}
 
 
 def test_update_on_moto(deployed, monkeypatch):
@@ -312,24 +202,17 @@ def test_update_on_moto(deployed, monkeypatch):
     before = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"][0]
     monkeypatch.setattr(tasks, "manager_container", _changed_manager(tasks.manager_container))
     changed = render_yaml(json.loads(json.dumps(service_stack.STACK.template().to_dict())))
-    body = json.loads(for_moto_service(changed, cfn, deployed["session"], deployed["endpoint"])[0])
-    # moto cannot tell that the service did not change once it names the task definition resource;
-    # on AWS the service keeps the constant family name and CloudFormation leaves it alone. Keep moto's
-    # view equal to the creation's so only the task definition differs, as it does on AWS.
-    body["Resources"][S.MANAGER_SERVICE]["Properties"]["TaskDefinition"] = before["taskDefinition"]
     parameters = {**deployed["parameters"], S.MANAGER_CPU: "2048", S.MANAGER_MEMORY: "4096"}
-    cfn.update_stack(StackName=names.stack_name(names.SERVICE), TemplateBody=json.dumps(body),
+    cfn.update_stack(StackName=names.stack_name(names.SERVICE), TemplateBody=changed,
                      Capabilities=["CAPABILITY_NAMED_IAM"],
                      Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()])
     stack = cfn.describe_stacks(StackName=names.stack_name(names.SERVICE))["Stacks"][0]
     assert stack["StackStatus"] == "UPDATE_COMPLETE"
     newest = ecs.describe_task_definition(taskDefinition=S.MANAGER_TASK_FAMILY)["taskDefinition"]
     assert newest["revision"] == 2, "the changed configuration is the family's newest revision"
-    # moto's CloudFormation keeps Memory but drops Cpu of a task definition; AWS keeps both.
-    assert newest["memory"] == "4096" and "cpu" not in newest
-    # moto's update path registers the revision with emptied container definitions (no name, image or
-    # environment); AWS registers them as written, which the template test above pins.
+    assert (newest["cpu"], newest["memory"]) == ("2048", "4096")
     (container,) = newest["containerDefinitions"]
-    assert container["environment"] == []
+    assert {"name": "OR_WEBSERVER_DUMP_REQUESTS", "value": "true"} in container["environment"]
+    assert container["stopTimeout"] == 90
     after = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"][0]
     assert after["taskDefinition"] == before["taskDefinition"], "the running service is the pipeline's to change"

@@ -5,20 +5,40 @@ the fix follows, and its test (tests/emulator/) shows the documented behaviour. 
 what AWS documents, so the templates of output/ deploy unchanged to the emulator (stacks and StackSets
 alike). Installed by :meth:`herd_cfn.emulator.server.LocalAws.start`, so the tests, the benchmark and
 ``--local`` run the same moto. Real AWS never sees any of this.
+
+Types moto has no backend for are only recorded (``_model.RECORDED``); :func:`recorded_only_types`
+names them.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
 
+from ._model import recorded_only_types
+
 # One module per gap; each has install() (idempotent, changes moto in this process only).
 FIXES = (
     "get_azs",
     "efs_attributes",
     "stackset_instance_names",
+    "resources_before_exports",
+    "equals_compares_strings",
+    "secretsmanager_secret",
+    "backup_resources",
+    "acm_certificate",
+    "elbv2_load_balancers",
+    "servicediscovery_resources",
+    "ec2_security_group_egress",
+    "cloudwatch_alarm",
+    "ecs_service_and_task_definition",
+    "developer_tools",
+    "recorded_only",
+    "resource_policies",
 )
 
 _installed = False
+
+__all__ = ["FIXES", "install", "recorded_only_types"]
 
 
 def install() -> None:
@@ -26,6 +46,7 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    import_module(f"{__name__}._model").install()
     for name in FIXES:
         import_module(f"{__name__}.{name}").install()
     _installed = True
