@@ -3,6 +3,6 @@ lives in herd_cfn.operations and herd_cfn.build. ``ALL`` is the order ``herd-cfn
 
 from __future__ import annotations
 
-from herd_cfn.cli.commands import bootstrap, build, deploy, doctor, restore, rollout, status
+from herd_cfn.cli.commands import bootstrap, build, deploy, doctor, local, restore, rollout, status
 
-ALL = (build, bootstrap, rollout, deploy, status, doctor, restore)
+ALL = (build, bootstrap, rollout, deploy, status, doctor, restore, local)
