@@ -34,6 +34,10 @@ FIXES = (
     "developer_tools",
     "recorded_only",
     "resource_policies",
+    # herd-cfn local (the runbook on a running emulator)
+    "stackset_instance_stack_id",
+    "codeconnections_get_connection",
+    "backup_restore_jobs",
 )
 
 _installed = False
