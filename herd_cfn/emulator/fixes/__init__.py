@@ -38,6 +38,7 @@ FIXES = (
     "stackset_instance_stack_id",
     "codeconnections_get_connection",
     "backup_restore_jobs",
+    "ecs_run_task_fargate",
 )
 
 _installed = False

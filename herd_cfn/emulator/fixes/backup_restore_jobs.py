@@ -22,12 +22,15 @@ import uuid
 from typing import Any
 
 # The routes moto's AWS Backup lacks (botocore's request URIs; moto finds the action from method + URI).
+# Starting a job has no trailing slash, listing has one (flask routes the two forms apart).
 URL_PATHS = (
-    "{0}/backup-jobs/?$",
+    "{0}/backup-jobs$",
+    "{0}/backup-jobs/$",
     "{0}/backup-jobs/(?P<id>[^/]+)$",
-    "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/?$",
+    "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$",
     "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/(?P<arn>.+)$",
-    "{0}/restore-jobs/?$",
+    "{0}/restore-jobs$",
+    "{0}/restore-jobs/$",
     "{0}/restore-jobs/(?P<id>[^/]+)$",
 )
 
