@@ -5,6 +5,7 @@ fix installed; use it through ``--endpoint-url`` (herd-cfn, the AWS CLI, boto3) 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import signal
 import sys
@@ -33,10 +34,8 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     print(f"herd-cfn emulator on {server.endpoint_url} (moto with herd-cfn's fixes; Ctrl-C ends it)", flush=True)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         server.serve()
-    except KeyboardInterrupt:
-        pass
     return 0
 
 

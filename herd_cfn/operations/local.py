@@ -95,7 +95,7 @@ def _write_state(path: Path, running: Running) -> None:
 def _info(url: str, timeout: float = 1.0) -> dict | None:
     """The emulator's own answer (``GET /herd-emulator/info``), None when nothing (of ours) answers."""
     try:
-        with urllib.request.urlopen(url + INFO_PATH, timeout=timeout) as response:  # noqa: S310 (loopback)
+        with urllib.request.urlopen(url + INFO_PATH, timeout=timeout) as response:
             data = json.loads(response.read())
     except (OSError, ValueError):
         return None
@@ -336,7 +336,7 @@ def _seed_hosted_zones(url: str, project: Project, output_dir: Path, progress: P
         request = urllib.request.Request(url + "/herd-emulator/hosted-zone", data=body, method="POST",
                                          headers={"Content-Type": "application/json"})
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            with urllib.request.urlopen(request, timeout=10) as response:
                 created = json.loads(response.read()).get("created")
         except (OSError, ValueError) as exc:
             raise DeploymentError(f"the emulator on {url} refused the hosted zone {zone_id}: {exc}") from None

@@ -92,7 +92,7 @@ def run_plans(backend: Any) -> None:
                 try:
                     record_point(backend, rule["TargetBackupVaultName"], resource,
                                  document.get("IamRoleArn", ""), created_by)
-                except Exception:  # noqa: BLE001  # a rule whose vault is gone backs up nothing
+                except Exception:  # a rule whose vault is gone backs up nothing
                     continue
 
 

@@ -49,7 +49,7 @@ def _subnet_ip(account_id: str, region: str, networking: dict[str, Any] | None) 
         return None
     try:
         return free_ip(ec2_backends[account_id][region].get_subnet(subnets[0]))
-    except Exception:  # noqa: BLE001  # moto raises its own error for an unknown subnet, as before
+    except Exception:  # moto raises its own error for an unknown subnet, as before
         return None
 
 
