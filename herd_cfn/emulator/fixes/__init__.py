@@ -36,6 +36,7 @@ FIXES = (
     "resource_policies",
     # herd-cfn local (the runbook on a running emulator)
     "stackset_instance_stack_id",
+    "stackset_instance_updates",
     "codeconnections_get_connection",
     "backup_restore_jobs",
     "ecs_run_task_fargate",
