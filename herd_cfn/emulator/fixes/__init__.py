@@ -37,6 +37,7 @@ FIXES = (
     # herd-cfn local (the runbook on a running emulator)
     "stackset_instance_stack_id",
     "stackset_instance_updates",
+    "stack_delete_order",
     "codeconnections_get_connection",
     "backup_restore_jobs",
     "ecs_run_task_fargate",
