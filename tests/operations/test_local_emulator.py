@@ -276,6 +276,8 @@ def test_removing_the_stacks_on_purpose_keeps_what_is_retained(emulator, capsys)
     secret = exports[names.export_name(names.DATA, D.OUT_DB_SECRET_ARN)]
     bucket = {o["OutputKey"]: o["OutputValue"] for o in _instance_stack(url, "pipeline", DEV)["Outputs"]}[
         names.Pipeline.OUT_ARTIFACT_BUCKET]
+    balancer = {o["OutputKey"]: o["OutputValue"] for o in _instance_stack(url, names.EDGE, DEV)["Outputs"]}[
+        names.Edge.OUT_LOAD_BALANCER_ARN]
     admin = _client(url, ADMIN, "cloudformation")
     removed = [stack for stack in STACKS if stack != names.NETWORK]
     stack_ids = {stack: _instance_stack(url, stack, DEV)["StackId"] for stack in removed}
@@ -288,9 +290,9 @@ def test_removing_the_stacks_on_purpose_keeps_what_is_retained(emulator, capsys)
         assert status == "SUCCEEDED"
     admin.delete_stack_set(StackSetName=names.stackset_name(names.PIPELINE))
 
-    cfn = _client(url, DEV, "cloudformation")
-    for stack in removed:
-        assert cfn.describe_stacks(StackName=stack_ids[stack])["Stacks"][0]["StackStatus"] == "DELETE_COMPLETE"
+    summaries = {s["StackId"]: s["StackStatus"]
+                 for s in _client(url, DEV, "cloudformation").list_stacks()["StackSummaries"]}
+    assert {summaries[stack_ids[stack]] for stack in removed} == {"DELETE_COMPLETE"}
     efs, backup = _client(url, DEV, "efs"), _client(url, DEV, "backup")
     ecr, secrets, s3 = _client(url, DEV, "ecr"), _client(url, DEV, "secretsmanager"), _client(url, DEV, "s3")
     assert efs.describe_file_systems(FileSystemId=file_system)["FileSystems"]
@@ -298,9 +300,9 @@ def test_removing_the_stacks_on_purpose_keeps_what_is_retained(emulator, capsys)
     assert ecr.describe_repositories(repositoryNames=[repository])["repositories"]
     assert secrets.describe_secret(SecretId=secret)["ARN"] == secret
     assert _exists(lambda: s3.head_bucket(Bucket=bucket))
-    # What is not retained is gone with its stack.
-    clusters = _client(url, DEV, "ecs").describe_clusters(clusters=[S.CLUSTER_NAME])["clusters"]
-    assert not [c for c in clusters if c["status"] == "ACTIVE"]
+    # What is not retained goes with its stack: the edge stack's load balancer.
+    elbv2 = _client(url, DEV, "elbv2")
+    assert not _exists(lambda: elbv2.describe_load_balancers(LoadBalancerArns=[balancer]))
 
     code, out = _run(capsys, "status", "--local")
     assert code == 0, out
