@@ -87,10 +87,16 @@ class LocalAws:
 
 
 def info() -> dict:
-    from herd_cfn.emulator.fixes import FIXES, recorded_only_types
+    from herd_cfn.emulator.fixes import FIXES
+    from herd_cfn.emulator.fixes._model import RECORDED
 
     return {"emulator": "herd-cfn", "pid": os.getpid(), "fixes": list(FIXES),
-            "recorded_only": recorded_only_types()}
+            "recorded": recorded_types(RECORDED)}
+
+
+def recorded_types(recorded: dict) -> list[str]:
+    """The resource types of which the emulator holds resources it only recorded (no moto service)."""
+    return sorted(t for t, resources in recorded.items() if resources)
 
 
 def seed_hosted_zone(account_id: str, zone_id: str, domain: str) -> bool:

@@ -372,6 +372,7 @@ def emulator(project: Project, output_dir: Path, progress: Progress, bootstrap: 
             ctx = _context(current.url)
             prepare(ctx, current.url, project, output_dir, progress, bootstrap)
             yield ctx
+            _say_recorded((_info(current.url) or {}).get("recorded") or [], progress)
         return
     with _throwaway(project, output_dir, progress, bootstrap) as ctx:
         yield ctx
@@ -395,3 +396,13 @@ def _throwaway(project: Project, output_dir: Path, progress: Progress, bootstrap
             if skipped:
                 progress.log(f"emulator: moto's CloudFormation created no {', '.join(sorted(skipped))} (it skips "
                              "these types without an error; AWS creates them)")
+            from herd_cfn.emulator.fixes._model import RECORDED
+            from herd_cfn.emulator.server import recorded_types
+
+            _say_recorded(recorded_types(RECORDED), progress)
+
+
+def _say_recorded(types: list[str], progress: Progress) -> None:
+    if types:
+        progress.log(f"emulator: {', '.join(types)} only recorded (moto has no service to read them back from; "
+                     "their ids and attributes are the documented ones)")

@@ -12,9 +12,9 @@ a container; GitHub connections stay PENDING (docs/local.md).
 from __future__ import annotations
 
 import ipaddress
-import re
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys

@@ -394,22 +394,21 @@ def test_access_points_in_moto(deployed):
     assert outputs[D.OUT_MANAGER_ACCESS_POINT_ARN] == manager["AccessPointArn"]
 
 
-def test_what_moto_skips_in_the_data_stack(deployed):
-    """moto's CloudFormation creates no Secrets Manager secret and no AWS Backup resource (it warns and
-    skips them), so their exports have no value. In AWS the secrets exist with generated passwords, the
-    vault, plan and selection exist, and every export carries a value."""
+def test_secrets_and_backup_resources_in_moto(deployed):
+    """The emulator creates the Secrets Manager secrets (generated passwords) and the AWS Backup vault and
+    plan as AWS does (herd_cfn.emulator.fixes), so every export carries a value."""
     clients = deployed["clients"]
     cfn = clients["cloudformation"]
     resources = {r["LogicalResourceId"]: r for r in cfn.list_stack_resources(
         StackName=names.stack_name(names.DATA))["StackResourceSummaries"]}
-    assert resources[D.FILE_SYSTEM]["ResourceType"] == "AWS::EFS::FileSystem"
-    assert D.DB_SECRET not in resources and D.BACKUP_VAULT not in resources
-    assert clients["secretsmanager"].list_secrets()["SecretList"] == []
-    assert clients["backup"].list_backup_vaults()["BackupVaultList"] == []
+    assert resources[D.DB_SECRET]["ResourceType"] == "AWS::SecretsManager::Secret"
+    assert resources[D.BACKUP_VAULT]["ResourceType"] == "AWS::Backup::BackupVault"
     exports = {e["Name"]: e.get("Value") for e in cfn.list_exports()["Exports"]}
-    for output in (D.OUT_DB_SECRET_ARN, D.OUT_ADMIN_SECRET_ARN, D.OUT_KEYCLOAK_SECRET_ARN, D.OUT_BACKUP_VAULT_NAME):
-        name = names.export_name(names.DATA, output)
-        assert name in exports and exports[name] is None
+    assert {s["ARN"] for s in clients["secretsmanager"].list_secrets()["SecretList"]} == {
+        exports[names.export_name(names.DATA, o)]
+        for o in (D.OUT_DB_SECRET_ARN, D.OUT_ADMIN_SECRET_ARN, D.OUT_KEYCLOAK_SECRET_ARN)}
+    (vault,) = clients["backup"].list_backup_vaults()["BackupVaultList"]
+    assert vault["BackupVaultName"] == exports[names.export_name(names.DATA, D.OUT_BACKUP_VAULT_NAME)]
     for output in (D.OUT_FILE_SYSTEM_ID, D.OUT_EFS_CLIENT_SECURITY_GROUP, D.OUT_ECR_REPOSITORY_URI):
         assert exports[names.export_name(names.DATA, output)]
 
