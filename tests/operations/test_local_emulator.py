@@ -92,9 +92,13 @@ def _operations(url: str) -> int:
 def test_started_in_the_background_and_recorded(emulator):
     assert emulator["url"].startswith("http://127.0.0.1:")
     assert local.running() == local.Running(**emulator)
-    again = _herd("local", "start", "--port", str(emulator["port"]))
-    assert again.returncode == 0
-    assert f"already runs on {emulator['url']} (pid {emulator['pid']})" in again.stdout
+
+
+def test_a_second_start_starts_nothing(emulator, capsys):
+    code, out = _run(capsys, "local", "start", "--port", str(free_port()))
+    assert code == 0
+    assert f"already runs on {emulator['url']} (pid {emulator['pid']})" in out
+    assert local.running() == local.Running(**emulator)
 
 
 def test_status_before_anything_is_deployed(emulator, capsys):
@@ -150,12 +154,13 @@ def test_second_rollout_starts_no_operation_and_only_reads(emulator, capsys):
 
 def test_one_parameter_change_updates_one_stack_instance(emulator, capsys, tmp_path):
     shutil.copytree(ROOT / "parameters", tmp_path / "parameters")
+    shutil.copytree(ROOT / "output", tmp_path / "output")
     dev_file = tmp_path / "parameters" / "dev.json"
     values = json.loads(dev_file.read_text())
     values["network"]["flow_log_retention_days"] = 60
     dev_file.write_text(json.dumps(values, indent=2))
     paths = ["--parameters-dir", str(tmp_path / "parameters"), "--output-dir", str(tmp_path / "output")]
-    assert cli.build_templates_main(paths) == 0
+    assert cli.build_templates_main([*paths, "--stack", "network", "--env", "dev"]) == 0
     capsys.readouterr()
     with herd_aws.recording() as calls:
         code, out = _run(capsys, "rollout", "--local", "--env", "all", *paths)
@@ -309,19 +314,19 @@ def test_removing_the_stacks_on_purpose_keeps_what_is_retained(emulator, capsys)
     assert out.count("NOT DEPLOYED") == len(removed) + 1  # dev's stacks and prod's pipeline
 
 
-def test_local_stop_ends_it(emulator):
-    stopped = _herd("local", "stop")
-    assert stopped.returncode == 0, stopped.stderr
-    assert f"stopped the emulator on {emulator['url']} (pid {emulator['pid']})" in stopped.stdout
+def test_local_stop_ends_it(emulator, capsys):
+    code, out = _run(capsys, "local", "stop")
+    assert code == 0, out
+    assert f"stopped the emulator on {emulator['url']} (pid {emulator['pid']})" in out
     assert not os.path.exists(os.environ[local.STATE_FILE_VARIABLE])
     deadline = time.monotonic() + 10
     while local._alive(emulator["pid"]) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not local._alive(emulator["pid"])
     assert local._info(emulator["url"]) is None
-    status = _herd("local", "status")
-    assert status.returncode == 1
-    assert "no emulator running" in status.stdout
+    code, out = _run(capsys, "local", "status")
+    assert code == 1
+    assert "no emulator running" in out
 
 
 def test_a_stale_state_file_is_removed_not_trusted(tmp_path, monkeypatch, capsys):
