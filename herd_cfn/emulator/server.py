@@ -106,7 +106,7 @@ def seed_hosted_zone(account_id: str, zone_id: str, domain: str) -> bool:
     backend = route53_backends[account_id]["aws"]
     if zone_id in backend.zones:
         return False
-    zone = backend.create_hosted_zone(domain, private_zone=False)
+    zone = backend.create_hosted_zone(domain.rstrip(".") + ".", private_zone=False)
     backend.zones.pop(zone.resource_id)
     zone.resource_id = zone_id
     backend.zones[zone_id] = zone

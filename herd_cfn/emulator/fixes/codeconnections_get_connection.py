@@ -8,7 +8,8 @@ AWS: the CodeConnections API reference of GetConnection (a ``Connection`` with C
 ConnectionArn, ProviderType, OwnerAccountId and ConnectionStatus; ``ResourceNotFoundException`` for an
 unknown ARN). botocore speaks Smithy RPC v2 CBOR to codeconnections (``POST
 /service/<target prefix>/operation/GetConnection``, header ``smithy-protocol: rpc-v2-cbor``) and AWS JSON
-1.0 to codestar-connections (``X-Amz-Target: CodeStar_connections_20191201.GetConnection``); both are
+1.0 to codestar-connections (``X-Amz-Target: com.amazonaws.codestar.connections.
+CodeStar_connections_20191201.GetConnection``); both are
 answered. A connection recorded here stays PENDING: on AWS a person completes the handshake in the console.
 """
 
@@ -18,7 +19,8 @@ import json
 from typing import Any
 
 _CBOR_PREFIX = "/service/com.amazonaws.codeconnections.CodeConnections_20231201/operation/"
-_JSON_TARGETS = ("com.amazonaws.codeconnections.CodeConnections_20231201.", "CodeStar_connections_20191201.")
+_JSON_TARGETS = ("com.amazonaws.codeconnections.CodeConnections_20231201.",
+                 "com.amazonaws.codestar.connections.CodeStar_connections_20191201.")
 _SERVICES = {"cbor": "codeconnections", "json": "codestar-connections"}
 
 
