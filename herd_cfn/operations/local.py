@@ -14,6 +14,7 @@ and moto (the persistent emulator is reached over HTTP only).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -183,19 +184,19 @@ def _tail(path: Path, lines: int = 5) -> str:
         return "(none)"
 
 
-def _terminate(pid: int) -> bool:
-    """SIGTERM, then SIGKILL after STOP_TIMEOUT; True once the process is gone."""
+def _terminate(pid: int) -> None:
+    """SIGTERM (the emulator shuts its server down), then SIGKILL after STOP_TIMEOUT."""
     try:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
-        return True
+        return
     deadline = time.monotonic() + STOP_TIMEOUT
     while time.monotonic() < deadline:
         if _reaped(pid) or not _alive(pid):
-            return True
+            return
         time.sleep(0.05)
-    os.kill(pid, signal.SIGKILL)
-    return True
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _reaped(pid: int) -> bool:
@@ -270,7 +271,7 @@ def report_status(project: Project, progress: Progress) -> bool:
         return False
     progress.log(f"emulator running on {current.url} (pid {current.pid}); use it with --local, or with "
                  f"--endpoint-url {current.url} and credentials for account {DEFAULT_ACCOUNT}")
-    with _connected(current):
+    with _connected():
         ctx = _context(current.url)
         for account in deployed(ctx, project):
             progress.log(f"account {account.account} ({account.role}):")
@@ -292,7 +293,8 @@ def _context(url: str) -> AwsContext:
 
 
 @contextmanager
-def _connected(current: Running) -> Iterator[None]:
+def _connected() -> Iterator[None]:
+    """Credentials only the emulator accepts, for the calls to a running one."""
     from herd_cfn.emulator.server import fake_credentials
 
     with fake_credentials():
@@ -366,7 +368,7 @@ def emulator(project: Project, output_dir: Path, progress: Progress, bootstrap: 
     """The running emulator (``herd-cfn local start``) if there is one, else a throwaway one for this command."""
     current = running()
     if current is not None:
-        with _connected(current):
+        with _connected():
             progress.log(RUNNING_BANNER.format(url=current.url, pid=current.pid,
                                                accounts=_simulated_accounts(project)))
             ctx = _context(current.url)
