@@ -7,6 +7,9 @@ data stack's backup plan counts as having run once (one recovery point of the fi
 a restore job completes at once and copies nothing; a task started by RunTask is recorded (overrides,
 network interface with an address of its subnet) and reported STOPPED with exit code 0 without running
 a container; GitHub connections stay PENDING (docs/local.md).
+
+The tests are the runbook's steps in order and share the emulator's state: run the module in one
+process (scripts/test.sh does; with pytest-xdist, ``--dist loadscope``).
 """
 
 from __future__ import annotations
@@ -36,33 +39,36 @@ STACKS = local.EMULATOR_STACKS
 D, S = names.Data, names.Service
 
 
-def _herd(*args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+def _herd(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     """``herd-cfn ARGS`` as a user runs it: its own process."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
+    env = {**os.environ, **env,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     return subprocess.run([sys.executable, "-m", "herd_cfn", *args], capture_output=True, text=True, env=env,
                           cwd=ROOT, timeout=timeout)
 
 
 @pytest.fixture(scope="module")
-def emulator(tmp_path_factory):
-    """One emulator for the module, started and stopped with the commands a user types."""
+def started(tmp_path_factory):
+    """One emulator for the module, started and stopped with the commands a user types; its state file."""
     state = tmp_path_factory.mktemp("local") / ".herd-local.json"
-    saved = os.environ.get(local.STATE_FILE_VARIABLE)
-    os.environ[local.STATE_FILE_VARIABLE] = str(state)
+    env = {local.STATE_FILE_VARIABLE: str(state)}
     port = free_port()
-    started = _herd("local", "start", "--port", str(port))
+    done = _herd("local", "start", "--port", str(port), env=env)
     try:
-        assert started.returncode == 0, started.stdout + started.stderr
-        url = f"http://127.0.0.1:{port}"
-        assert started.stdout.strip().splitlines()[-1] == url
-        yield json.loads(state.read_text())
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert done.stdout.strip().splitlines()[-1] == f"http://127.0.0.1:{port}"
+        yield state
     finally:
-        if local.running() is not None:  # a test failed before test_local_stop_ends_it
-            _herd("local", "stop")
-        if saved is None:
-            os.environ.pop(local.STATE_FILE_VARIABLE, None)
-        else:
-            os.environ[local.STATE_FILE_VARIABLE] = saved
+        if state.exists():  # a test failed before test_local_stop_ends_it
+            _herd("local", "stop", env=env)
+
+
+@pytest.fixture
+def emulator(started, monkeypatch):
+    """The running emulator, for this test only: other modules' tests (xdist may run them in between) see
+    none."""
+    monkeypatch.setenv(local.STATE_FILE_VARIABLE, str(started))
+    return json.loads(started.read_text())
 
 
 def _client(url: str, account: str, service: str):
@@ -201,6 +207,11 @@ def test_status_every_stack_deployed_connections_pending(emulator, capsys):
     assert len(rows) == 2 * len(STACKS)
     assert all(" CURRENT " in row for row in rows), rows
     assert out.count(": PENDING: activate it once in the console") == 2
+    code, out = _run(capsys, "local", "status")
+    assert code == 0
+    for stack in STACKS:
+        assert re.search(rf"StackSet {names.stackset_name(stack)} +ACTIVE +instances: dev:CURRENT prod:CURRENT", out)
+    assert out.count("StackSet-herd-") == 2 * len(STACKS)  # the instances' stacks, in dev and prod
 
 
 def test_plain_endpoint_url_reaches_the_same_emulator(emulator, capsys):
