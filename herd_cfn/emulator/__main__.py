@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
+import os
 import signal
 import sys
 import threading
@@ -36,7 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"herd-cfn emulator on {server.endpoint_url} (moto with herd-cfn's fixes; Ctrl-C ends it)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         server.serve()
-    return 0
+    # Everything lives in memory and is meant to go: skip the interpreter's teardown of moto's many
+    # modules (seconds), so `herd-cfn local stop` returns at once.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":
