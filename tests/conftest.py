@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,8 @@ os.environ.update({
     "AWS_SESSION_TOKEN": "testing",
     "AWS_DEFAULT_REGION": "eu-west-1",
     "AWS_EC2_METADATA_DISABLED": "true",
+    # --local in the tests never finds an emulator a developer started (`herd-cfn local start`).
+    "HERD_CFN_LOCAL_FILE": os.path.join(tempfile.gettempdir(), f"herd-cfn-tests-{os.getpid()}.json"),
 })
 os.environ.pop("AWS_PROFILE", None)
 

@@ -22,30 +22,60 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+ADMIN_PATH = "/herd-emulator/"  # the emulator's own requests, next to moto's /moto-api/
+
+
 class LocalAws:
-    """moto's ThreadedMotoServer on 127.0.0.1 at a free port."""
+    """moto's server (with herd-cfn's fixes) on 127.0.0.1, in a thread (:meth:`start`) or in the
+    foreground (:meth:`serve`). Besides the AWS APIs it answers ``GET /herd-emulator/info`` (who it is, for
+    ``herd-cfn local``) and ``POST /herd-emulator/hosted-zone`` (a hosted zone an account already has on
+    AWS, with the id the parameters name: Route 53 assigns ids itself, so no AWS call can create it)."""
 
     def __init__(self, port: int | None = None) -> None:
-        from moto.server import ThreadedMotoServer
-
         self.port = port or free_port()
-        self._server = ThreadedMotoServer(ip_address=LOOPBACK, port=self.port, verbose=False)
+        self._server = None
+        self._thread = None
 
     @property
     def endpoint_url(self) -> str:
         return f"http://{LOOPBACK}:{self.port}"
 
-    def start(self) -> LocalAws:
+    def _make_server(self):
+        from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
+        from werkzeug.serving import make_server
+
         from herd_cfn.emulator.fixes import install as install_fixes
 
-        # Every user of the emulator (tests, benchmark, --local) gets the same moto: the server runs in
-        # this process, so the fixes apply to it.
+        # Every user of the emulator (tests, benchmark, --local, `herd-cfn local start`) gets the same
+        # moto: the server runs in this process, so the fixes apply to it.
         install_fixes()
-        self._server.start()
+        moto_app = DomainDispatcherApplication(create_backend_app)
+
+        def app(environ, start_response):
+            if environ.get("PATH_INFO", "").startswith(ADMIN_PATH):
+                return _admin(environ, start_response)
+            return moto_app(environ, start_response)
+
+        self._server = make_server(LOOPBACK, self.port, app, threaded=True, request_handler=MotoRequestHandler)
+        return self._server
+
+    def start(self) -> LocalAws:
+        import threading
+
+        server = self._make_server()
+        self._thread = threading.Thread(target=server.serve_forever, daemon=True)
+        self._thread.start()
         return self
 
+    def serve(self) -> None:
+        """In the foreground until :meth:`stop` (e.g. from a signal handler) or KeyboardInterrupt."""
+        (self._server or self._make_server()).serve_forever()
+
     def stop(self) -> None:
-        self._server.stop()
+        if self._server is not None:
+            self._server.shutdown()
+        if self._thread is not None:
+            self._thread.join()
 
     def reset(self) -> None:
         """Forget every resource (moto's reset API), between tests."""
@@ -54,6 +84,54 @@ class LocalAws:
         request = urllib.request.Request(f"{self.endpoint_url}/moto-api/reset", method="POST")
         with urllib.request.urlopen(request, timeout=10):
             pass
+
+
+def info() -> dict:
+    from herd_cfn.emulator.fixes import FIXES
+    from herd_cfn.emulator.fixes._model import RECORDED
+
+    return {"emulator": "herd-cfn", "pid": os.getpid(), "fixes": list(FIXES),
+            "recorded": recorded_types(RECORDED)}
+
+
+def recorded_types(recorded: dict) -> list[str]:
+    """The resource types of which the emulator holds resources it only recorded (no moto service)."""
+    return sorted(t for t, resources in recorded.items() if resources)
+
+
+def seed_hosted_zone(account_id: str, zone_id: str, domain: str) -> bool:
+    """The public hosted zone ``zone_id`` for ``domain`` in ``account_id``; False if it was there already."""
+    from moto.route53.models import route53_backends
+
+    backend = route53_backends[account_id]["aws"]
+    if zone_id in backend.zones:
+        return False
+    zone = backend.create_hosted_zone(domain.rstrip(".") + ".", private_zone=False)
+    backend.zones.pop(zone.resource_id)
+    zone.resource_id = zone_id
+    backend.zones[zone_id] = zone
+    return True
+
+
+def _admin(environ, start_response):
+    import json
+
+    path = environ["PATH_INFO"][len(ADMIN_PATH):]
+    method = environ.get("REQUEST_METHOD", "GET")
+    status, body = "404 Not Found", {"error": f"no such request: {method} {ADMIN_PATH}{path}"}
+    if path == "info" and method == "GET":
+        status, body = "200 OK", info()
+    elif path == "hosted-zone" and method == "POST":
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        request = json.loads(environ["wsgi.input"].read(length) or b"{}")
+        try:
+            created = seed_hosted_zone(request["account_id"], request["zone_id"], request["domain"])
+            status, body = "200 OK", {"created": created}
+        except (KeyError, TypeError) as exc:
+            status, body = "400 Bad Request", {"error": f"expected account_id, zone_id and domain ({exc})"}
+    data = json.dumps(body).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
+    return [data]
 
 
 FAKE_CREDENTIALS = {

@@ -15,6 +15,7 @@ from typing import Any
 import botocore.exceptions
 
 from herd_cfn.build.artifacts import MAX_TEMPLATE_BODY_BYTES, BuiltStack
+from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.errors import DeploymentError
 from herd_cfn.operations import template_source
 from herd_cfn.operations.aws import AwsContext, error_code, error_message, translate_errors
@@ -101,11 +102,36 @@ def deploy(ctx: AwsContext, target: Target, built: BuiltStack, progress: Progres
             progress.log(f"  {line}")
         if plan_only:
             cleanup()
+            for line in environment_plan(built):
+                progress.log(f"{where}: {line}")
             progress.log(f"{where}: plan only; change set deleted, nothing deployed")
             return DeployResult(changed=True, executed=False, changes=changes)
         cfn.execute_change_set(ChangeSetName=change_set_id)
     _wait_stack(ctx, cfn, target, where, change_type, progress)
     return DeployResult(changed=True, executed=True, changes=changes)
+
+
+def environment_plan(built: BuiltStack) -> list[str]:
+    """What this environment gets from the template: its Conditions evaluated with the environment's
+    values, and the resources and outputs they keep or leave out (as CloudFormation decides at deploy
+    time; an emulator's change set may list every resource)."""
+    template = template_source.normalise(built.template_body) or {}
+    evaluated = Evaluated(template, built.parameters)
+    conditions = sorted(template.get("Conditions") or {})
+    resources = template.get("Resources") or {}
+    kept = evaluated.resources()
+    left_out = [name for name in resources if name not in kept]
+    lines = []
+    if conditions:
+        lines.append("conditions with these values: " + ", ".join(
+            f"{name}={'true' if evaluated.condition(name) else 'false'}" for name in conditions))
+    lines.append(f"this environment gets {len(kept)} of the template's {len(resources)} resources"
+                 + (f"; left out by a Condition: {', '.join(left_out)}" if left_out else ""))
+    outputs = template.get("Outputs") or {}
+    missing = [name for name in outputs if name not in evaluated.outputs()]
+    if missing:
+        lines.append(f"outputs left out by a Condition: {', '.join(missing)}")
+    return lines
 
 
 def _describe(cfn: Any, stack_name: str) -> dict[str, Any] | None:

@@ -3,6 +3,6 @@ lives in herd_cfn.operations and herd_cfn.build. ``ALL`` is the order ``herd-cfn
 
 from __future__ import annotations
 
-from herd_cfn.cli.commands import bootstrap, build, cost, deploy, doctor, psql, restore, rollout, shell, status
+from herd_cfn.cli.commands import bootstrap, build, cost, deploy, doctor, local, psql, restore, rollout, shell, status
 
-ALL = (build, bootstrap, rollout, deploy, status, doctor, restore, shell, psql, cost)
+ALL = (build, bootstrap, rollout, deploy, status, doctor, restore, shell, psql, cost, local)

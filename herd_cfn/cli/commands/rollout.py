@@ -27,14 +27,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 @with_progress
 def run(args: argparse.Namespace, progress: Progress) -> int:
     stacks = select_stacks(args.stack)
-    if args.local and not args.stack:
-        from herd_cfn.operations.local import EMULATOR_STACKS
-
-        skipped = [s.name for s in stacks if s.name not in EMULATOR_STACKS]
-        stacks = [s for s in stacks if s.name in EMULATOR_STACKS]
-        if skipped:
-            progress.log(f"emulator: rolling out {', '.join(s.name for s in stacks)}; moto cannot create "
-                         f"{', '.join(skipped)} (pass --stack NAME to try one anyway)")
     project, environments = prepare(args)
     for env in environments:  # every file read before the first call
         for stack in stacks:

@@ -39,6 +39,13 @@ FIXES = (
     "elbv2_modify_tls_listener",
     "logs_metric_filter",
     "yaml_condition_short_form",
+    # herd-cfn local (the runbook on a running emulator)
+    "stackset_instance_stack_id",
+    "stackset_instance_updates",
+    "stack_delete_order",
+    "codeconnections_get_connection",
+    "backup_restore_jobs",
+    "ecs_run_task_fargate",
 )
 
 _installed = False
