@@ -38,7 +38,7 @@ def expected() -> dict[str, str]:
         "stack order": " → ".join(stackset),
         "emulator fixes": _fix_summaries(),
         "emulator stacks": f"creates: {', '.join(s for s in stackset if s in EMULATOR_STACKS)}\n"
-                           f"cannot create: {', '.join(s for s in stackset if s not in EMULATOR_STACKS)}",
+                           f"cannot create: {', '.join(s for s in stackset if s not in EMULATOR_STACKS) or 'none'}",
     }
 
 
