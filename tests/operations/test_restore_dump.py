@@ -152,6 +152,7 @@ def test_a_bad_dump_name_is_refused_before_any_call(capsys, bad):
 
 def test_dump_and_recovery_point_are_mutually_exclusive(capsys):
     with herd_aws.recording() as calls:
-        code = cli.main(["restore", "--env", "dev", "--dump", DUMP, "--recovery-point", "arn:aws:backup:eu-west-1:222222222222:recovery-point:1a2b3c", "--yes"])
+        code = cli.main(["restore", "--env", "dev", "--dump", DUMP, "--recovery-point",
+                         "arn:aws:backup:eu-west-1:222222222222:recovery-point:1a2b3c", "--yes"])
     assert code == 2 and calls.calls == []
     assert "not allowed with argument" in capsys.readouterr().err

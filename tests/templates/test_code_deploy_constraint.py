@@ -285,18 +285,5 @@ def test_plugin_setting_update_on_moto(deployed, project_copy):
     assert newest["revision"] == 2, "the plugin settings are the family's newest revision"
     after = ecs.describe_services(cluster=S.CLUSTER_NAME, services=[S.MANAGER_SERVICE_NAME])["services"][0]
     assert after["taskDefinition"] == before["taskDefinition"], "the running service is the pipeline's to change"
-    # moto's update keeps the roles' inline policies (AWS does not; the template tests pin the grant): a
-    # fresh stack shows what the settings create.
-    cfn.delete_stack(StackName=names.stack_name(names.SERVICE))
-    assert _create(cfn, names.SERVICE, body, {v["ParameterKey"]: v["ParameterValue"] for v in values})[
-        "StackStatus"] == "CREATE_COMPLETE"
-    (container,) = ecs.describe_task_definition(taskDefinition=S.MANAGER_TASK_FAMILY)["taskDefinition"][
-        "containerDefinitions"]
-    assert {"name": "HERD_PLUGIN_LOG_LEVEL", "value": "DEBUG"} in container["environment"]
-    assert {"name": "ACME_API_KEY", "valueFrom": f"{secret}:api_key::"} in container["secrets"]
-    assert "ACME_API_KEY" not in {e["name"] for e in container["environment"] if e}
-    iam = _client(deployed, "iam")
-    role = _role_named_after(iam, S.EXECUTION_ROLE)
-    (policy,) = iam.list_role_policies(RoleName=role)["PolicyNames"]
-    document = json.dumps(iam.get_role_policy(RoleName=role, PolicyName=policy)["PolicyDocument"])
-    assert secret in document and f"{secret}:api_key" not in document
+    # What the settings create in the container and the role is pinned by tests/templates/test_plugin_settings.py
+    # (a fresh stack here would meet the retained log groups of this one, as on AWS).
