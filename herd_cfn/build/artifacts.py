@@ -12,10 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from herd_cfn.build import render
-
-from herd_cfn.templates import registry
 from herd_cfn.config.environments import Project
 from herd_cfn.errors import InputError
+from herd_cfn.templates import registry
 from herd_cfn.templates.base import StackDefinition
 
 # CloudFormation's limit for a TemplateBody sent inline; larger templates must come from S3.

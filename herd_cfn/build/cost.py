@@ -21,7 +21,7 @@ from herd_cfn.config.environments import Environment
 from herd_cfn.errors import InputError
 from herd_cfn.templates import registry
 
-HOURS_PER_MONTH = 730  # AWS's own monthly figure (365 × 24 / 12)
+HOURS_PER_MONTH = 730  # AWS's own monthly figure (365 x 24 / 12)
 
 
 @dataclass(frozen=True)
@@ -127,9 +127,9 @@ def _fargate(stacks: _Stacks, p: Prices, a: Mapping[str, float]) -> list[Line]:
         hours = count * HOURS_PER_MONTH
         name = service.get("ServiceName", task.get("Family"))
         lines.append(Line(f"Fargate {name} vCPU", vcpu * hours, "vCPU-hours", p["fargate_vcpu_hour"],
-                          f"{count:g} × {vcpu:g} vCPU"))
+                          f"{count:g} x {vcpu:g} vCPU"))
         lines.append(Line(f"Fargate {name} memory", gb * hours, "GB-hours", p["fargate_gb_hour"],
-                          f"{count:g} × {gb:g} GB"))
+                          f"{count:g} x {gb:g} GB"))
     return lines
 
 

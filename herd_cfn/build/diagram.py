@@ -23,10 +23,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from herd_cfn import names
-
-from herd_cfn.templates import registry
-from herd_cfn.config.environments import Project
 from herd_cfn.build.evaluate import Evaluated
+from herd_cfn.config.environments import Project
+from herd_cfn.templates import registry
 
 INTERNET = "internet"
 OPERATORS = "operators"

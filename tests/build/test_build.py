@@ -14,7 +14,6 @@ from herd_cfn.cli import build_templates_main
 from herd_cfn.errors import InputError
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
-
 from tests.conftest import ROOT
 
 

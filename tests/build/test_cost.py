@@ -27,19 +27,19 @@ def _lines(env_name: str, *assume: str) -> dict[str, cost.Line]:
 
 
 def test_fargate_follows_each_environments_sizes():
-    # dev's manager: 1 task × 1 vCPU × 730 h × $0.04048; prod's: 2 vCPU.
+    # dev's manager: 1 task x 1 vCPU x 730 h x $0.04048; prod's: 2 vCPU.
     assert _lines("dev")["Fargate manager vCPU"].monthly == pytest.approx(1 * 730 * 0.04048)
     assert _lines("prod")["Fargate manager vCPU"].monthly == pytest.approx(2 * 730 * 0.04048)
     assert _lines("prod")["Fargate manager memory"].monthly == pytest.approx(8 * 730 * 0.004445)
 
 
 def test_nat_gateways_one_in_dev_one_per_az_in_prod():
-    assert _lines("dev")["NAT gateways"].monthly == pytest.approx(35.04)     # 1 × 730 × 0.048
-    assert _lines("prod")["NAT gateways"].monthly == pytest.approx(105.12)   # 3 × 730 × 0.048
+    assert _lines("dev")["NAT gateways"].monthly == pytest.approx(35.04)     # 1 x 730 x 0.048
+    assert _lines("prod")["NAT gateways"].monthly == pytest.approx(105.12)   # 3 x 730 x 0.048
 
 
 def test_public_addresses_count_nat_eips_and_load_balancer_nodes():
-    # dev: 1 NAT EIP + ALB and NLB in 2 AZs = 5 addresses; prod: 3 + 2 × 3 = 9.
+    # dev: 1 NAT EIP + ALB and NLB in 2 AZs = 5 addresses; prod: 3 + 2 x 3 = 9.
     assert _lines("dev")["public IPv4 addresses"].detail == "5"
     assert _lines("prod")["public IPv4 addresses"].monthly == pytest.approx(9 * 730 * 0.005)
 

@@ -11,7 +11,6 @@ from herd_cfn.build import diagram, render
 from herd_cfn.templates import registry
 from herd_cfn.templates.base import StackDefinition
 from herd_cfn.templates.registry import load_project
-
 from tests.conftest import ROOT
 
 
