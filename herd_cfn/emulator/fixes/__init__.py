@@ -16,6 +16,8 @@ FIXES = (
     "get_azs",
     "efs_attributes",
     "stackset_instance_names",
+    "stackset_managed_execution",
+    "stackset_operation_latency",
 )
 
 _installed = False
