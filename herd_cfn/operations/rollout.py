@@ -411,6 +411,13 @@ class Rollout:
     def _failure(self, plan: Plan, operation_id: str, action: str, status: str) -> str:
         env, name = plan.environment, plan.stackset_name
         lines = [f"{action} on StackSet {name} {status} in {env.name} (account {env.account_id}, {env.region})"]
+        lines += self.failure_reasons(plan, operation_id, action, status)
+        lines.append("later stacks and environments were not touched; fix the cause and roll out again")
+        return "\n".join(lines)
+
+    def failure_reasons(self, plan: Plan, operation_id: str, action: str, status: str) -> list[str]:
+        """One line per instance the operation did not succeed on, with AWS's reason."""
+        name = plan.stackset_name
         with translate_errors(f"reading why {action} on {name} {status}"):
             results = []
             for page in self.cfn.get_paginator("list_stack_set_operation_results").paginate(
@@ -419,6 +426,7 @@ class Rollout:
             instances = {(i.get("Account"), i.get("Region")): i
                          for page in self.cfn.get_paginator("list_stack_instances").paginate(StackSetName=name)
                          for i in page.get("Summaries", [])}
+        lines = []
         for result in results:
             if result.get("Status") == "SUCCEEDED":
                 continue
@@ -426,11 +434,12 @@ class Rollout:
             reason = result.get("StatusReason") or instance.get("StatusReason") or "no reason given"
             lines.append(f"  account {result.get('Account')} {result.get('Region')} stack {plan.stack.name}: "
                          f"{result.get('Status')}: {reason}")
-        lines.append("later stacks and environments were not touched; fix the cause and roll out again")
-        return "\n".join(lines)
+        return lines
 
     # ----------------------------------------------------------------- the whole rollout
     def run(self, environments: list[Environment], stacks: list[StackDefinition], dry_run: bool) -> RolloutResult:
+        """One environment and one stack at a time, each operation waited for before the next
+        (``herd-cfn rollout --serial``); herd_cfn.operations.waves rolls out in waves."""
         result = RolloutResult()
         for env in environments:
             self.progress.log(f"== {env.name}: account {env.account_id}, region {env.region}")
