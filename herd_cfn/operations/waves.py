@@ -191,7 +191,7 @@ class WaveRollout:
             return
         first = plans[0]
         if not first.stackset_exists:
-            if not self._attempt(plans, lambda: rollout.create_stackset(first)):
+            if self._attempt(plans, lambda: rollout.create_stackset(first) or True) is None:
                 return
         elif any(p.stackset_changes for p in plans):
             started = self._attempt(plans, lambda: rollout.start_stackset_update(plans, wave.failure_tolerance))
