@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
 from herd_cfn.errors import InputError
 from herd_cfn.fields import AccountId, DomainName, Region, StrictModel
@@ -47,7 +47,15 @@ class ProjectSettings(StrictModel):
     environments: list[str]
     # Rollout waves: all accounts of a wave at once, a wave only after the one before succeeded. Each
     # entry is a list of environment names or glob patterns ("customer-*"), or a WaveSettings object.
-    waves: list[list[str] | WaveSettings] | None = None
+    waves: list[WaveSettings] | None = None
+
+    @field_validator("waves", mode="before")
+    @classmethod
+    def _plain_lists(cls, value: Any) -> Any:
+        # A plain list is a wave without tolerance; one model keeps the error messages about one shape.
+        if isinstance(value, list):
+            return [{"environments": entry} if isinstance(entry, list) else entry for entry in value]
+        return value
 
 
 @dataclass(frozen=True)
@@ -246,7 +254,7 @@ def resolve_waves(settings: ProjectSettings, path: Path) -> list[Wave]:
     home: dict[str, int] = {}
     waves = []
     for number, entry in enumerate(settings.waves, start=1):
-        patterns, tolerance = (entry, 0) if isinstance(entry, list) else (entry.environments, entry.failure_tolerance)
+        patterns, tolerance = entry.environments, entry.failure_tolerance
         members: list[str] = []
         if not patterns:
             raise InputError(str(path), f"waves.{number - 1}", "empty wave; list at least one environment")

@@ -98,21 +98,32 @@ class WaveRollout:
 
     # ----------------------------------------------------------------- the whole rollout
     def run(self, waves: list[WavePlan]) -> RolloutResult:
+        tolerated: list[str] = []
         for index, wave in enumerate(waves):
             self.progress.log(wave.describe())
             self.failures, self.failed = [], set()
             self._wave(wave)
+            if self._stopped(wave):
+                raise DeploymentError("\n".join([*tolerated, *self._report(wave, waves[index + 1:])]))
             if self.failures:
-                rest = waves[index + 1:]
-                raise DeploymentError(self._report(wave, rest))
+                tolerated += self._report(wave, [])
+                self.progress.log("\n".join(self._report(wave, [])))
+        if tolerated:
+            # Every wave ran, but accounts failed: the command must not look like a clean rollout.
+            raise DeploymentError("\n".join([*tolerated, "every wave ran; the failures above were within their "
+                                              "wave's failure_tolerance; fix them and roll out again"]))
         return self.result
 
-    def _report(self, wave: WavePlan, rest: list[WavePlan]) -> str:
+    def _report(self, wave: WavePlan, rest: list[WavePlan]) -> list[str]:
         lines = [line for failure in self.failures for line in failure.lines]
-        later = (f"waves {', '.join(str(w.number) for w in rest)} were not started" if rest else "no later wave")
+        if self._stopped(wave):
+            later = f"wave(s) {', '.join(str(w.number) for w in rest)} not started" if rest else "no later wave"
+            ending = f"{later}; fix the cause and roll out again"
+        else:
+            ending = "within its failure_tolerance: the rollout goes on without the failed account(s)"
         lines.append(f"wave {wave.number}: {len(self.failed)} of {len(wave.environments)} account(s) failed "
-                     f"(tolerance {wave.failure_tolerance}); {later}; fix the cause and roll out again")
-        return "\n".join(lines)
+                     f"(failure_tolerance {wave.failure_tolerance}); {ending}")
+        return lines
 
     def _stopped(self, wave: WavePlan) -> bool:
         return len(self.failed) > wave.failure_tolerance
