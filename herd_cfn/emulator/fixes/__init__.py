@@ -18,6 +18,7 @@ FIXES = (
     "stackset_instance_names",
     "stackset_managed_execution",
     "stackset_operation_latency",
+    "emulator_speed",
 )
 
 _installed = False
