@@ -106,6 +106,9 @@ def main() -> int:
     with fake_credentials(), skipped_resource_types() as skipped:
         server = LocalAws().start()
         try:
+            # Untimed: moto imports its services and parses each template on first use; without this the
+            # first size would carry those seconds and flatter the ratios.
+            measure(server, 1, args.stacks, args.serial)
             for size in args.sizes:
                 rows.append(measure(server, size, args.stacks, args.serial))
                 if args.json:

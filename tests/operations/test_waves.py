@@ -257,3 +257,32 @@ def _row(plan):
     from herd_cfn.operations.progress import Row
 
     return Row(plan.environment.name, plan.environment.account_id, plan.stack.name, "CreateStackInstances")
+
+
+def test_live_table_keeps_50_accounts_readable_and_the_summary_counts_them():
+    import io
+
+    from rich.console import Console
+
+    from herd_cfn.operations.progress import LiveProgress, Row
+
+    progress = LiveProgress(io.StringIO())
+    try:
+        for i in range(50):
+            account = f"{200000000000 + i:012d}"
+            for stack in ("network", "data"):
+                progress.start(f"{stack}/{account}", Row(f"customer-{i}", account, stack, "CreateStackInstances"))
+                progress.update(f"{stack}/{account}", "SUCCEEDED" if i < 45 else "RUNNING", 3.0)
+        console = Console(file=io.StringIO(), width=140, record=True)
+        console.print(progress._table())
+        text = console.export_text()
+    finally:
+        progress.close()
+    header = next(line for line in text.splitlines() if "account" in line)
+    assert "network" in header and "data" in header  # stacks across, accounts down
+    assert "customer-49" in text and "RUNNING" in text  # what still runs is always shown
+    assert "more account(s) where every stack SUCCEEDED" in text
+    lines = Lines()
+    lines.rows = progress.rows
+    lines.summary()
+    assert lines.lines[0].startswith("summary network: 5 RUNNING, 45 SUCCEEDED of 50 account(s)")
