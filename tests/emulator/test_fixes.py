@@ -106,8 +106,8 @@ _TOPIC = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
 def latency():
     from herd_cfn.emulator.fixes import stackset_operation_latency
 
-    stackset_operation_latency.configure(0.4)
-    yield 0.4
+    stackset_operation_latency.configure(1.0)  # long enough that the calls between two checks fit in it
+    yield 1.0
     stackset_operation_latency.configure(None)
 
 
@@ -133,10 +133,14 @@ def test_managed_stackset_runs_other_accounts_at_once_and_queues_the_same_accoun
     assert [_status(cfn, "probe", o) for o in (first, other, again)] == ["RUNNING", "RUNNING", "QUEUED"]
     instances = cfn.list_stack_instances(StackSetName="probe")["Summaries"]
     assert {(i["Status"], i["StackInstanceStatus"]["DetailedStatus"]) for i in instances} == {("OUTDATED", "RUNNING")}
-    time.sleep(latency + 0.05)
-    assert [_status(cfn, "probe", o) for o in (first, other, again)] == ["SUCCEEDED", "SUCCEEDED", "RUNNING"]
-    time.sleep(latency)
-    assert _status(cfn, "probe", again) == "SUCCEEDED"
+    while _status(cfn, "probe", first) != "SUCCEEDED":
+        time.sleep(0.05)
+    assert _status(cfn, "probe", again) == "RUNNING"  # it started when the first one ended
+    while _status(cfn, "probe", again) != "SUCCEEDED":
+        time.sleep(0.05)
+    ended = {o: cfn.describe_stack_set_operation(StackSetName="probe", OperationId=o)["StackSetOperation"]
+             ["EndTimestamp"] for o in (first, again)}
+    assert (ended[again] - ended[first]).total_seconds() >= latency * 0.9
     assert {i["Status"] for i in cfn.list_stack_instances(StackSetName="probe")["Summaries"]} == {"CURRENT"}
     # UpdateStackSet without ManagedExecution leaves it as it is, as AWS does.
     cfn.update_stack_set(StackSetName="probe", TemplateBody=_TOPIC)
