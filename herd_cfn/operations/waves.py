@@ -189,7 +189,9 @@ class WaveRollout:
         if not active:
             return
         together = frozenset(f"{e.account_id}/{e.region}" for e in active)
-        plans = [rollout.plan(env, stack, together) for env in active]
+        plans = [plan for env in active if (plan := self._plan(env, stack, together))]
+        if not plans or self._stopped(wave):
+            return
         self.result.plans.extend(plans)
         for plan in plans:
             for line in plan.describe():
@@ -214,10 +216,21 @@ class WaveRollout:
             if update.status != "SUCCEEDED":
                 return
             rollout.after_stackset_update(plans, covered)
-        yield list(self._start_instances(plans))
+        yield list(self._start_instances(plans, wave))
 
-    def _start_instances(self, plans: list[Plan]) -> Iterator[Operation]:
+    def _plan(self, env: Environment, stack: StackDefinition, together: frozenset[str]) -> Plan | None:
+        """The account's plan; one that cannot be made (an INOPERABLE instance…) fails that account."""
+        try:
+            return self.rollout.plan(env, stack, together)
+        except DeploymentError as exc:
+            self.failed.add(env.name)
+            self.failures.append(Failure([env.name], exc.message.splitlines()))
+            return None
+
+    def _start_instances(self, plans: list[Plan], wave: WavePlan) -> Iterator[Operation]:
         for plan in plans:
+            if self._stopped(wave):
+                return  # too many accounts failed: start nothing more
             if plan.environment.name in self.failed:
                 continue
             started = self._attempt([plan], lambda plan=plan: self.rollout.start_instance(plan))
