@@ -3,6 +3,8 @@ run at once, a refused instance stops the rollout before the next wave, and a no
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from botocore.exceptions import ClientError
 
@@ -79,3 +81,16 @@ def _seconds(value: float):
     from datetime import timedelta
 
     return timedelta(seconds=value * 0.9)
+
+
+def test_serial_rollout_waits_for_each_operation_before_the_next(aws, project_copy, latency, capsys):
+    url = aws.endpoint_url
+    staging = add_environments(project_copy, ["staging"])["staging"]
+    assert run_cli("bootstrap", url, project_copy) == 0
+    assert run_cli("rollout", url, project_copy, "--stack", "network", "--serial") == 0
+    assert "== prod: account 333333333333" in capsys.readouterr().out
+    assert set(instances(url, "network")) == {DEV, PROD, staging}
+    operations = sorted(_operations(url, "network"), key=lambda o: o["CreationTimestamp"])
+    assert len(operations) == 3
+    for earlier, later in itertools.pairwise(operations):
+        assert later["CreationTimestamp"] >= earlier["EndTimestamp"]
