@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 
 from herd_cfn import cli
 from herd_cfn.errors import InputError
 from herd_cfn.templates.registry import load_project
-from tests.rollout_support import add_environments
+from tests.rollout_support import ROOT, add_environments
 
 
 @pytest.fixture
-def five(project_copy):
-    """dev, prod, staging, customer-a, customer-b (no waves in project.json yet)."""
-    add_environments(project_copy, ["staging", "customer-a", "customer-b"], build=False)
-    return project_copy
+def five(tmp_path):
+    """dev, prod, staging, customer-a, customer-b (no waves in project.json yet); parameters/ only."""
+    shutil.copytree(ROOT / "parameters", tmp_path / "parameters")
+    add_environments(tmp_path, ["staging", "customer-a", "customer-b"], build=False)
+    return tmp_path
 
 
 def _set_waves(project_dir, waves) -> None:

@@ -3,6 +3,8 @@ stops and says; and the retries of throttled or busy calls (botocore's Stubber: 
 
 from __future__ import annotations
 
+import shutil
+
 import botocore.session
 import pytest
 from botocore.stub import Stubber
@@ -100,10 +102,16 @@ class FakeRollout(Rollout):
 
 
 @pytest.fixture
-def project(project_copy):
-    add_environments(project_copy, ["staging", "customer-a", "customer-b"], build=False,
+def parameters_copy(tmp_path):
+    shutil.copytree(ROOT / "parameters", tmp_path / "parameters")
+    return tmp_path
+
+
+@pytest.fixture
+def project(parameters_copy):
+    add_environments(parameters_copy, ["staging", "customer-a", "customer-b"], build=False,
                      waves=[["dev"], ["staging", "customer-*"], ["prod"]])
-    return load_project(project_copy / "parameters")
+    return load_project(parameters_copy / "parameters")
 
 
 def _run(project, failing=None) -> FakeRollout:
@@ -159,10 +167,10 @@ def test_failure_stops_before_the_next_wave_and_says_why(project):
     assert not any(stack != "network" for stack, env in started if env != "dev")  # nothing new after the failure
 
 
-def test_failure_within_tolerance_goes_on_without_that_account(project_copy):
-    add_environments(project_copy, ["staging", "customer-a", "customer-b"], build=False,
+def test_failure_within_tolerance_goes_on_without_that_account(parameters_copy):
+    add_environments(parameters_copy, ["staging", "customer-a", "customer-b"], build=False,
                      waves=[["dev"], {"environments": ["staging", "customer-*"], "failure_tolerance": 1}, ["prod"]])
-    project = load_project(project_copy / "parameters")
+    project = load_project(parameters_copy / "parameters")
     account = project.environment("customer-a").account_id
     with pytest.raises(DeploymentError) as failure:
         _run_keep(project, {("data", account): "EFS quota reached"})
