@@ -42,7 +42,8 @@ class Progress:
 
     def update(self, key: str, status: str, elapsed: float) -> None:
         row = self.rows[key]
-        changed = status != row.status
+        # "started" was said already; with 50 accounts a RUNNING line per operation is only noise.
+        changed = status != row.status and (row.status, status) != ("STARTING", "RUNNING")
         row.status, row.elapsed = status, elapsed
         if changed:
             self.log(f"{_stamp()} {row.environment} {row.account} {row.stack}: {row.action} {status} "
