@@ -93,3 +93,26 @@ def stub_client(service: str):
 
     return botocore.session.get_session().create_client(
         service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def add_environments(project_dir: Path, names: list[str], waves=None, build: bool = True) -> dict[str, str]:
+    """More simulated accounts in a copied parameters/ (dev's values, own account, domain and VPC CIDR),
+    ``waves`` written to project.json, output/ rebuilt. Returns the account id of each new environment."""
+    parameters = project_dir / "parameters"
+    template = json.loads((parameters / "dev.json").read_text())
+    project = json.loads((parameters / "project.json").read_text())
+    accounts = {}
+    for i, name in enumerate(names, start=1):
+        env = json.loads(json.dumps(template))
+        env["account_id"] = accounts[name] = f"{444444444440 + i:012d}"
+        env["domain"] = f"{name}.platform-dev.herd-itt.com"
+        env["network"]["vpc_cidr"] = f"10.{100 + i}.0.0/16"
+        (parameters / f"{name}.json").write_text(json.dumps(env, indent=2) + "\n")
+        project["environments"].append(name)
+    if waves is not None:
+        project["waves"] = waves
+    (parameters / "project.json").write_text(json.dumps(project, indent=2) + "\n")
+    if build:
+        output = str(project_dir / "output")
+        assert cli.build_templates_main(["--parameters-dir", str(parameters), "--output-dir", output]) == 0
+    return accounts

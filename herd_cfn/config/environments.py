@@ -10,13 +10,14 @@ every stack.
 from __future__ import annotations
 
 import difflib
+import fnmatch
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError, create_model
+from pydantic import BaseModel, Field, ValidationError, create_model, field_validator
 
 from herd_cfn.errors import InputError
 from herd_cfn.fields import AccountId, DomainName, Region, StrictModel
@@ -31,11 +32,37 @@ class EnvironmentBase(StrictModel):
     domain: DomainName
 
 
+class WaveSettings(StrictModel):
+    """A wave with a failure tolerance: ``{"environments": ["prod", "customer-*"], "failure_tolerance": 2}``."""
+
+    environments: list[str]
+    # How many accounts of this wave may fail while the next wave still starts.
+    failure_tolerance: int = Field(default=0, ge=0)
+
+
 class ProjectSettings(StrictModel):
     administrator_account_id: AccountId
     administrator_region: Region
-    # Rollout order: each environment rolls out only after the ones before it succeeded.
+    # Every environment's file; without ``waves``, also the rollout order (the first alone, then the others).
     environments: list[str]
+    # Rollout waves: all accounts of a wave at once, a wave only after the one before succeeded. Each
+    # entry is a list of environment names or glob patterns ("customer-*"), or a WaveSettings object.
+    waves: list[WaveSettings] | None = None
+
+    @field_validator("waves", mode="before")
+    @classmethod
+    def _plain_lists(cls, value: Any) -> Any:
+        # A plain list is a wave without tolerance; one model keeps the error messages about one shape.
+        if isinstance(value, list):
+            return [{"environments": entry} if isinstance(entry, list) else entry for entry in value]
+        return value
+
+
+@dataclass(frozen=True)
+class Wave:
+    number: int  # 1-based, as the user counts them
+    environments: tuple[str, ...]
+    failure_tolerance: int = 0
 
 
 @dataclass(frozen=True)
@@ -69,6 +96,11 @@ class Project:
                 f"{', '.join(self.environments)}){hint}"
             )
         return self.environments[name]
+
+    @property
+    def waves(self) -> list[Wave]:
+        """The rollout waves, validated by :func:`resolve_waves` when the project was loaded."""
+        return resolve_waves(self.settings, self.file)
 
     def select(self, name: str | None) -> list[Environment]:
         """``None`` or ``all`` selects every environment, in rollout order."""
@@ -265,7 +297,47 @@ def load_project(directory: str | Path, schema: Schema) -> Project:
         accounts[env.account_id] = name
         _refuse_shared_domain(env, environments)
         environments[name] = env
+    resolve_waves(settings, project_path)  # refused before anything else happens
     project = Project(directory=directory, settings=settings, environments=environments)
     for rule in schema.rules:
         rule(project)
     return project
+
+
+def resolve_waves(settings: ProjectSettings, path: Path) -> list[Wave]:
+    """``waves`` with its patterns expanded; every environment in exactly one wave.
+
+    Without ``waves``: the first environment alone (a canary), then all the others together.
+    """
+    names = settings.environments
+    if settings.waves is None:
+        default = [Wave(1, (names[0],))]
+        return default + ([Wave(2, tuple(names[1:]))] if len(names) > 1 else [])
+    if not settings.waves:
+        raise InputError(str(path), "waves", "list at least one wave, or leave waves out for the default "
+                         "(the first environment alone, then the others)")
+    home: dict[str, int] = {}
+    waves = []
+    for number, entry in enumerate(settings.waves, start=1):
+        patterns, tolerance = entry.environments, entry.failure_tolerance
+        members: list[str] = []
+        if not patterns:
+            raise InputError(str(path), f"waves.{number - 1}", "empty wave; list at least one environment")
+        for pattern in patterns:
+            matched = fnmatch.filter(names, pattern)
+            if not matched:
+                raise InputError(str(path), f"waves.{number - 1}", f"{pattern!r} matches no environment of "
+                                 f"environments ({', '.join(names)})")
+            for name in matched:
+                if home.get(name, number) != number:
+                    raise InputError(str(path), f"waves.{number - 1}", f"{name!r} (from {pattern!r}) is already in "
+                                     f"waves.{home[name] - 1}; each environment belongs to exactly one wave")
+                if name not in members:
+                    members.append(name)
+                home[name] = number
+        waves.append(Wave(number, tuple(members), tolerance))
+    missing = [name for name in names if name not in home]
+    if missing:
+        raise InputError(str(path), "waves", f"{', '.join(map(repr, missing))} {'is' if len(missing) == 1 else 'are'} "
+                         "in no wave; add each environment to exactly one wave")
+    return waves

@@ -13,6 +13,8 @@ which is how the tests and the benchmark prove that a no-op rollout only reads.
 
 from __future__ import annotations
 
+import os
+import random
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +28,7 @@ import botocore.exceptions
 import botocore.loaders
 import botocore.parsers
 import botocore.session
+from botocore.config import Config
 
 from herd_cfn.errors import DeploymentError, HerdError, InputError
 from herd_cfn.operations.waiting import Polling, Waiting, poll, wait_for
@@ -91,6 +94,38 @@ def partition(region: str) -> str:
     return boto3.session.Session(botocore_session=session).get_partition_for_region(region)
 
 
+# CloudFormation's answers to too many calls at once: worth retrying later, unchanged.
+THROTTLING_CODES = frozenset({"Throttling", "ThrottlingException", "TooManyRequestsException",
+                              "RequestLimitExceeded"})
+
+
+@dataclass(frozen=True)
+class Retries:
+    """How often and how long to retry: full jitter, i.e. a random wait up to base·2^attempt (at most cap)."""
+
+    attempts: int = 8
+    base: float = 0.5
+    cap: float = 20.0
+
+
+def retry(call: Callable[[], Any], codes: frozenset[str], retries: Retries, *,
+          sleep: Callable[[float], None] = time.sleep, jitter: Callable[[float], float] | None = None) -> Any:
+    """``call()``; a ClientError with one of ``codes`` is retried up to ``retries.attempts`` times in all.
+
+    The jitter spreads the retries of many concurrent callers (50 accounts polled in one round) so they do
+    not come back at the same moment and get throttled again.
+    """
+    jitter = jitter or (lambda ceiling: random.uniform(0, ceiling))
+    for attempt in range(retries.attempts):
+        try:
+            return call()
+        except botocore.exceptions.ClientError as exc:
+            if error_code(exc) not in codes or attempt == retries.attempts - 1:
+                raise
+            sleep(jitter(min(retries.cap, retries.base * 2 ** attempt)))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @dataclass
 class AwsContext:
     """Sessions per (account, region), made once and reused."""
@@ -125,8 +160,11 @@ class AwsContext:
         return self._sessions[key]
 
     def client(self, session: boto3.session.Session, service: str) -> Any:
+        # botocore's standard retry mode answers throttling (Throttling, TooManyRequestsException…) with
+        # exponential backoff and jitter, below our own retries (see :meth:`retrying`). AWS_RETRY_MODE wins.
+        config = None if os.environ.get("AWS_RETRY_MODE") else Config(retries={"mode": "standard"})
         try:
-            return session.client(service, endpoint_url=self.endpoint_url)
+            return session.client(service, endpoint_url=self.endpoint_url, config=config)
         except ValueError as exc:  # botocore: "Invalid endpoint: <url>"
             if self.endpoint_url and "endpoint" in str(exc).lower():
                 raise InputError("--endpoint-url", None, f"{self.endpoint_url!r} is not a URL botocore accepts "
@@ -147,6 +185,11 @@ class AwsContext:
         for profile in dict.fromkeys([self.profile, *self.account_profiles.values()]):
             if profile:
                 self.client(self._new_session(profile_name=profile, region_name=region), "sts")
+
+    def retrying(self, call: Callable[[], Any], codes: frozenset[str] = THROTTLING_CODES,
+                 retries: Retries | None = None) -> Any:
+        """``call()``, retried with exponential backoff and full jitter while AWS answers one of ``codes``."""
+        return retry(call, codes, retries or Retries(), sleep=self.sleep)
 
     def session(self, account_id: str, region: str) -> boto3.session.Session:
         """A session acting in ``account_id``; raises a clear error when no credentials reach it."""

@@ -34,6 +34,7 @@ from herd_cfn.operations import listeners, template_source
 from herd_cfn.operations.aws import (
     STACKSET_NOT_FOUND,
     AwsContext,
+    Retries,
     error_code,
     error_message,
     translate_errors,
@@ -144,7 +145,8 @@ class Rollout:
         return {k: v for k, v in per_env[0].items() if all(t.get(k) == v for t in per_env)}
 
     # ----------------------------------------------------------------- planning (read-only)
-    def plan(self, env: Environment, stack: StackDefinition) -> Plan:
+    def plan(self, env: Environment, stack: StackDefinition, wave: frozenset[str] = frozenset()) -> Plan:
+        """``wave``: "account/region" of the instances rolled out together with this one."""
         built = listeners.keep_live_target_groups(
             self.ctx, env.account_id, env.region, built_files.load(self.output_dir, stack, env.name),
             self.progress.log, f"{env.name} {env.account_id}/{env.region} {stack.name}")
@@ -162,12 +164,12 @@ class Rollout:
                 plan.stackset_changes.clear()  # an earlier environment in this run updates (or updated) it
             instance = self._instance(plan)
         if instance is None:
-            if plan.stackset_changes and plan.other_instances:
+            if plan.stackset_changes and plan.other_instances and not wave & set(plan.other_instances):
                 # UpdateStackSet would have to run on the other environments' instances first.
                 raise DeploymentError(
                     f"{env.name} {stack.name}: StackSet {name} has a changed template and no instance in "
                     f"{env.account_id}/{env.region} yet, but instances in {', '.join(plan.other_instances)}; roll "
-                    "out the environments that have instances first (in project order)")
+                    "out the environments that have instances first (in wave order)")
             return plan
         plan.instance_exists = True
         status = instance.get("Status", "CURRENT")
@@ -204,6 +206,8 @@ class Rollout:
         execution_role = stackset.get("ExecutionRoleName")
         if execution_role and execution_role != names.EXECUTION_ROLE_NAME:
             plan.stackset_changes.append(f"execution role {execution_role} -> {names.EXECUTION_ROLE_NAME}")
+        if not (stackset.get("ManagedExecution") or {}).get("Active"):
+            plan.stackset_changes.append("managed execution off -> on")
         capabilities = stackset.get("Capabilities")
         if capabilities is not None and sorted(capabilities) != sorted(plan.stack.capabilities):
             plan.stackset_changes.append(f"capabilities {sorted(capabilities)} -> {sorted(plan.stack.capabilities)}")
@@ -237,61 +241,103 @@ class Rollout:
 
     # ----------------------------------------------------------------- applying
     def apply(self, plan: Plan) -> list[str]:
-        env, name = plan.environment, plan.stackset_name
-        self._forget(name)
-        target = {"Accounts": [env.account_id], "Regions": [env.region],
-                  "OperationPreferences": operation_preferences([env.region])}
+        """Serial: start what ``plan`` needs and wait for each operation before the next."""
         operations = []
-        template = template_source.template_argument(
-            self.ctx, plan.built, self.template_bucket, self.admin_account, self.admin_region)
-        common = {"StackSetName": name, "Capabilities": list(plan.stack.capabilities),
-                  "AdministrationRoleARN": self.administration_role_arn(),
-                  "ExecutionRoleName": names.EXECUTION_ROLE_NAME,
-                  "Tags": [{"Key": k, "Value": v} for k, v in self.stackset_tags(plan.stack).items()]}
         if not plan.stackset_exists:
-            self._call(plan, "CreateStackSet", lambda: self.cfn.create_stack_set(
-                **common, **template, PermissionModel="SELF_MANAGED", Description=plan.stack.description,
-                # The StackSet must declare every parameter; each instance overrides every value.
-                Parameters=plan.built.parameter_list()))
-            self._template_updated.add(name)
+            self.create_stackset(plan)
         elif plan.stackset_changes:
-            operation_id = self._operation_id()
             # Limited to this environment's instance; with no instance yet (and none elsewhere, see plan())
             # there is nothing to target.
-            scope = target if plan.instance_exists else {}
-            response = self._call(plan, "UpdateStackSet", lambda: self.cfn.update_stack_set(
-                **common, **template, OperationId=operation_id, **scope,
-                Parameters=self._stackset_parameters(plan)))
-            # AWS echoes our id; moto makes its own.
-            operations.append(self._wait(plan, response.get("OperationId", operation_id), "UpdateStackSet"))
-            self._template_updated.add(name)
-            if plan.instance_exists:
-                plan.instance_reasons.clear()  # the update has just redeployed this instance
-            if plan.instance_exists and not plan.parameter_changes:
-                # AWS keeps an instance's overrides through UpdateStackSet; moto replaces them with the
-                # StackSet's values. Reading them back (cheap) makes both end in the same state.
-                with translate_errors(f"reading the instance of {name} back"):
-                    self._forget(name)
-                    instance = self._instance(plan)
-                if instance and parameter_changes(plan.built, instance):
-                    plan.instance_reasons.append("overrides differ after the StackSet update")
-                    self.progress.log(f"  {env.name} {plan.stack.name}: the instance's parameter values differ "
-                                      "after the StackSet update; passing them again")
-        if not plan.instance_exists:
-            operation_id = self._operation_id()
-            response = self._call(plan, "CreateStackInstances", lambda: self.cfn.create_stack_instances(
-                StackSetName=name, OperationId=operation_id, ParameterOverrides=plan.built.parameter_list(),
-                **target))
-            # AWS echoes our id; moto makes its own.
-            operations.append(self._wait(plan, response.get("OperationId", operation_id), "CreateStackInstances"))
-        elif plan.instance_reasons or plan.parameter_changes:
-            operation_id = self._operation_id()
-            response = self._call(plan, "UpdateStackInstances", lambda: self.cfn.update_stack_instances(
-                StackSetName=name, OperationId=operation_id, ParameterOverrides=plan.built.parameter_list(),
-                **target))
-            # AWS echoes our id; moto makes its own.
-            operations.append(self._wait(plan, response.get("OperationId", operation_id), "UpdateStackInstances"))
+            operation_id, covered = self.start_stackset_update([plan])
+            operations.append(self._wait(plan, operation_id, "UpdateStackSet"))
+            self.after_stackset_update([plan], covered)
+        started = self.start_instance(plan)
+        if started:
+            operations.append(self._wait(plan, *started))
         return operations
+
+    def _common(self, plan: Plan) -> dict[str, Any]:
+        template = template_source.template_argument(
+            self.ctx, plan.built, self.template_bucket, self.admin_account, self.admin_region)
+        return {"StackSetName": plan.stackset_name, "Capabilities": list(plan.stack.capabilities),
+                "AdministrationRoleARN": self.administration_role_arn(),
+                "ExecutionRoleName": names.EXECUTION_ROLE_NAME,
+                # Operations on different accounts run concurrently, conflicting ones queue (AWS
+                # ManagedExecution); without it the StackSet refuses a second operation while one runs.
+                "ManagedExecution": {"Active": True},
+                "Tags": [{"Key": k, "Value": v} for k, v in self.stackset_tags(plan.stack).items()], **template}
+
+    def create_stackset(self, plan: Plan) -> None:
+        self._forget(plan.stackset_name)
+        self._call(plan, "CreateStackSet", lambda: self.cfn.create_stack_set(
+            **self._common(plan), PermissionModel="SELF_MANAGED", Description=plan.stack.description,
+            # The StackSet must declare every parameter; each instance overrides every value.
+            Parameters=plan.built.parameter_list()))
+        self._template_updated.add(plan.stackset_name)
+
+    def start_stackset_update(self, plans: list[Plan], tolerance: int = 0) -> tuple[str, list[Plan]]:
+        """UpdateStackSet, limited to the instances of ``plans`` in one region (the first that has any).
+
+        Returns the operation id and the plans whose instance it updates. Instances in other regions
+        follow with UpdateStackInstances (:meth:`after_stackset_update`): every pair of Accounts and Regions of one call
+        would name instances that do not exist.
+        """
+        first = plans[0]
+        self._forget(first.stackset_name)
+        with_instance = [p for p in plans if p.instance_exists]
+        covered = [p for p in with_instance if p.environment.region == with_instance[0].environment.region
+                   ] if with_instance else []
+        scope: dict[str, Any] = {}
+        if covered:
+            region = covered[0].environment.region
+            scope = {"Accounts": [p.environment.account_id for p in covered], "Regions": [region],
+                     "OperationPreferences": operation_preferences([region], len(covered), tolerance)}
+        operation_id = self._operation_id()
+        response = self._call(first, "UpdateStackSet", lambda: self.cfn.update_stack_set(
+            **self._common(first), OperationId=operation_id, **scope,
+            Parameters=self._stackset_parameters(first)))
+        self._template_updated.add(first.stackset_name)
+        # AWS echoes our id; moto makes its own.
+        return response.get("OperationId", operation_id), covered
+
+    def after_stackset_update(self, plans: list[Plan], covered: list[Plan]) -> None:
+        """What each instance still needs once UpdateStackSet succeeded."""
+        name = plans[0].stackset_name
+        self._forget(name)
+        for plan in plans:
+            if not plan.instance_exists:
+                continue
+            if plan not in covered:
+                plan.instance_reasons.append("follows the StackSet's new template")
+                continue
+            plan.instance_reasons.clear()  # the update has just redeployed this instance
+            if plan.parameter_changes:
+                continue
+            # AWS keeps an instance's overrides through UpdateStackSet; moto replaces them with the
+            # StackSet's values. Reading them back (cheap) makes both end in the same state.
+            with translate_errors(f"reading the instance of {name} back"):
+                instance = self._instance(plan)
+            if instance and parameter_changes(plan.built, instance):
+                plan.instance_reasons.append("overrides differ after the StackSet update")
+                self.progress.log(f"  {plan.environment.name} {plan.stack.name}: the instance's parameter values "
+                                  "differ after the StackSet update; passing them again")
+
+    def start_instance(self, plan: Plan) -> tuple[str, str] | None:
+        """CreateStackInstances or UpdateStackInstances for this environment's instance, if it needs one:
+        (operation id, action). One account per operation: each instance has its own overrides."""
+        env, name = plan.environment, plan.stackset_name
+        if plan.instance_exists and not (plan.instance_reasons or plan.parameter_changes):
+            return None
+        self._forget(name)
+        action = "UpdateStackInstances" if plan.instance_exists else "CreateStackInstances"
+        method = self.cfn.update_stack_instances if plan.instance_exists else self.cfn.create_stack_instances
+        operation_id = self._operation_id()
+        response = self._call(plan, action, lambda: method(
+            StackSetName=name, OperationId=operation_id, ParameterOverrides=plan.built.parameter_list(),
+            Accounts=[env.account_id], Regions=[env.region],
+            OperationPreferences=operation_preferences([env.region])))
+        # AWS echoes our id; moto makes its own.
+        return response.get("OperationId", operation_id), action
 
     @staticmethod
     def _operation_id() -> str:
@@ -313,7 +359,7 @@ class Rollout:
             with translate_errors(f"{env.name} account {env.account_id} ({env.region}) stack {plan.stack.name}: "
                                   f"{action} {plan.stackset_name}"):
                 try:
-                    return call()
+                    return self._retried(call)
                 except botocore.exceptions.ClientError as exc:
                     if error_code(exc) == "OperationInProgressException":
                         raise DeploymentError(
@@ -329,6 +375,14 @@ class Rollout:
                 f"interrupted while sending {action} for StackSet {plan.stackset_name}: it may have started in AWS; "
                 f"check `aws cloudformation list-stack-set-operations --stack-set-name {plan.stackset_name}`")
             raise
+
+    def _retried(self, call: Callable[[], Any]) -> Any:
+        """Throttling is retried at once with short jittered waits; a StackSet busy with another operation
+        (one that is not managed yet, or someone else's) for as long as an operation may take. The same
+        OperationId goes with every try, so a retry never starts a second operation."""
+        polling = self.ctx.polling
+        busy = Retries(attempts=12, base=polling.initial, cap=polling.maximum)
+        return self.ctx.retrying(lambda: self.ctx.retrying(call), frozenset({"OperationInProgressException"}), busy)
 
     def _wait(self, plan: Plan, operation_id: str, action: str) -> str:
         env, name = plan.environment, plan.stackset_name
@@ -359,6 +413,13 @@ class Rollout:
     def _failure(self, plan: Plan, operation_id: str, action: str, status: str) -> str:
         env, name = plan.environment, plan.stackset_name
         lines = [f"{action} on StackSet {name} {status} in {env.name} (account {env.account_id}, {env.region})"]
+        lines += self.failure_reasons(plan, operation_id, action, status)
+        lines.append("later stacks and environments were not touched; fix the cause and roll out again")
+        return "\n".join(lines)
+
+    def failure_reasons(self, plan: Plan, operation_id: str, action: str, status: str) -> list[str]:
+        """One line per instance the operation did not succeed on, with AWS's reason."""
+        name = plan.stackset_name
         with translate_errors(f"reading why {action} on {name} {status}"):
             results = []
             for page in self.cfn.get_paginator("list_stack_set_operation_results").paginate(
@@ -367,6 +428,7 @@ class Rollout:
             instances = {(i.get("Account"), i.get("Region")): i
                          for page in self.cfn.get_paginator("list_stack_instances").paginate(StackSetName=name)
                          for i in page.get("Summaries", [])}
+        lines = []
         for result in results:
             if result.get("Status") == "SUCCEEDED":
                 continue
@@ -374,11 +436,12 @@ class Rollout:
             reason = result.get("StatusReason") or instance.get("StatusReason") or "no reason given"
             lines.append(f"  account {result.get('Account')} {result.get('Region')} stack {plan.stack.name}: "
                          f"{result.get('Status')}: {reason}")
-        lines.append("later stacks and environments were not touched; fix the cause and roll out again")
-        return "\n".join(lines)
+        return lines
 
     # ----------------------------------------------------------------- the whole rollout
     def run(self, environments: list[Environment], stacks: list[StackDefinition], dry_run: bool) -> RolloutResult:
+        """One environment and one stack at a time, each operation waited for before the next
+        (``herd-cfn rollout --serial``); herd_cfn.operations.waves rolls out in waves."""
         result = RolloutResult()
         for env in environments:
             self.progress.log(f"== {env.name}: account {env.account_id}, region {env.region}")
@@ -415,10 +478,15 @@ def parameter_changes(built: built_files.BuiltStack, instance: dict[str, Any]
     return changes
 
 
-def operation_preferences(regions: list[str]) -> dict[str, Any]:
-    """Stop at the first failure, one account at a time; regions in parallel only when there are several."""
-    return {"FailureToleranceCount": 0, "MaxConcurrentCount": 1,
-            "RegionConcurrencyType": "PARALLEL" if len(set(regions)) > 1 else "SEQUENTIAL"}
+def operation_preferences(regions: list[str], accounts: int = 1, tolerance: int = 0) -> dict[str, Any]:
+    """One account: stop at its failure. Several (a wave's UpdateStackSet): all at once, and go on while
+    at most ``tolerance`` fail (soft tolerance: AWS's default strict mode would cap the concurrency at
+    tolerance + 1). Regions in parallel only when there are several."""
+    regions_type = "PARALLEL" if len(set(regions)) > 1 else "SEQUENTIAL"
+    if accounts <= 1:
+        return {"FailureToleranceCount": 0, "MaxConcurrentCount": 1, "RegionConcurrencyType": regions_type}
+    return {"FailureToleranceCount": tolerance, "MaxConcurrentPercentage": 100,
+            "ConcurrencyMode": "SOFT_FAILURE_TOLERANCE", "RegionConcurrencyType": regions_type}
 
 
 def select_stacks(selected: list[str] | None) -> list[StackDefinition]:

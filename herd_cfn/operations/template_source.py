@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import lru_cache
 from typing import Any
 
 from herd_cfn.build.artifacts import MAX_TEMPLATE_BODY_BYTES, BuiltStack
@@ -17,9 +18,16 @@ def normalise(body: str | dict | None) -> Any:
         return None
     if isinstance(body, dict):  # boto3 parses JSON template bodies into dicts
         return json.loads(json.dumps(body, sort_keys=True))
+    return json.loads(_normalised_yaml(body))
+
+
+@lru_cache(maxsize=32)
+def _normalised_yaml(body: str) -> str:
+    # Parsed once per text: a rollout compares the same template for every account of a wave, and
+    # PyYAML takes a good part of a second per parse. JSON text is cached, so no caller shares a dict.
     from cfn_flip import load_yaml
 
-    return json.loads(json.dumps(load_yaml(body), sort_keys=True, default=str))
+    return json.dumps(load_yaml(body), sort_keys=True, default=str)
 
 
 def same_template(deployed: str | dict | None, wanted: str) -> bool:

@@ -96,3 +96,62 @@ def test_skipped_resource_types_are_collected_once(aws, caplog, recwarn):
     assert skipped == {"AWS::Glue::Database"}
     assert not [r for r in caplog.records if "No Moto CloudFormation support" in r.getMessage()]
     assert not [w for w in recwarn if "not supported by moto" in str(w.message)]
+
+
+# ----------------------------------------------------------------- StackSet operations that take time
+_TOPIC = json.dumps({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}})
+
+
+@pytest.fixture
+def latency():
+    from herd_cfn.emulator.fixes import stackset_operation_latency
+
+    stackset_operation_latency.configure(1.0)  # long enough that the calls between two checks fit in it
+    yield 1.0
+    stackset_operation_latency.configure(None)
+
+
+def _admin(aws):
+    return account_session(aws.endpoint_url, "111111111111", REGION).client("cloudformation",
+                                                                          endpoint_url=aws.endpoint_url)
+
+
+def _status(cfn, name: str, operation_id: str) -> str:
+    return cfn.describe_stack_set_operation(StackSetName=name, OperationId=operation_id)["StackSetOperation"]["Status"]
+
+
+def test_managed_stackset_runs_other_accounts_at_once_and_queues_the_same_account(aws, latency):
+    import time
+
+    cfn = _admin(aws)
+    cfn.create_stack_set(StackSetName="probe", TemplateBody=_TOPIC, ManagedExecution={"Active": True})
+    assert cfn.describe_stack_set(StackSetName="probe")["StackSet"]["ManagedExecution"] == {"Active": True}
+    target = {"Regions": [REGION], "StackSetName": "probe"}
+    first = cfn.create_stack_instances(Accounts=["222222222222"], **target)["OperationId"]
+    other = cfn.create_stack_instances(Accounts=["333333333333"], **target)["OperationId"]
+    again = cfn.update_stack_instances(Accounts=["222222222222"], **target)["OperationId"]
+    assert [_status(cfn, "probe", o) for o in (first, other, again)] == ["RUNNING", "RUNNING", "QUEUED"]
+    instances = cfn.list_stack_instances(StackSetName="probe")["Summaries"]
+    assert {(i["Status"], i["StackInstanceStatus"]["DetailedStatus"]) for i in instances} == {("OUTDATED", "RUNNING")}
+    while _status(cfn, "probe", first) != "SUCCEEDED":
+        time.sleep(0.05)
+    assert _status(cfn, "probe", again) == "RUNNING"  # it started when the first one ended
+    while _status(cfn, "probe", again) != "SUCCEEDED":
+        time.sleep(0.05)
+    ended = {o: cfn.describe_stack_set_operation(StackSetName="probe", OperationId=o)["StackSetOperation"]
+             ["EndTimestamp"] for o in (first, again)}
+    assert (ended[again] - ended[first]).total_seconds() >= latency * 0.9
+    assert {i["Status"] for i in cfn.list_stack_instances(StackSetName="probe")["Summaries"]} == {"CURRENT"}
+    # UpdateStackSet without ManagedExecution leaves it as it is, as AWS does.
+    cfn.update_stack_set(StackSetName="probe", TemplateBody=_TOPIC)
+    assert cfn.describe_stack_set(StackSetName="probe")["StackSet"]["ManagedExecution"] == {"Active": True}
+
+
+def test_unmanaged_stackset_refuses_a_second_operation_while_one_runs(aws, latency):
+    cfn = _admin(aws)
+    cfn.create_stack_set(StackSetName="plain", TemplateBody=_TOPIC)
+    assert cfn.describe_stack_set(StackSetName="plain")["StackSet"]["ManagedExecution"] == {"Active": False}
+    cfn.create_stack_instances(StackSetName="plain", Accounts=["222222222222"], Regions=[REGION])
+    with pytest.raises(ClientError) as refused:
+        cfn.create_stack_instances(StackSetName="plain", Accounts=["333333333333"], Regions=[REGION])
+    assert refused.value.response["Error"]["Code"] == "OperationInProgressException"

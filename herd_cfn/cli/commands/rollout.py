@@ -8,9 +8,10 @@ from herd_cfn.build import artifacts
 from herd_cfn.cli.options import add_aws_access, add_template_bucket, add_waiting, aws_access, prepare, with_progress
 from herd_cfn.operations.progress import Progress
 from herd_cfn.operations.rollout import Rollout, select_stacks
+from herd_cfn.operations.waves import WaveRollout, plan_waves
 
 NAME = "rollout"
-HELP = "create or update every StackSet and its stack instances, dev before prod"
+HELP = "create or update every StackSet and its stack instances, wave by wave (project.json waves)"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -21,6 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--env", help="dev, prod… or all (default: all, in project order)")
     p.add_argument("--stack", action="append", metavar="NAME", help="only this stack (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="show what would change; read-only calls only")
+    p.add_argument("--serial", action="store_true",
+                   help="one environment and one stack at a time, waiting for each operation (no waves)")
     p.set_defaults(handler=run)
 
 
@@ -32,8 +35,12 @@ def run(args: argparse.Namespace, progress: Progress) -> int:
         for stack in stacks:
             artifacts.load(args.output_dir, stack, env.name)
     with aws_access(args, project, progress) as ctx:
-        result = Rollout(ctx, project, args.output_dir, progress, args.template_bucket).run(
-            environments, stacks, dry_run=args.dry_run)
+        rollout = Rollout(ctx, project, args.output_dir, progress, args.template_bucket)
+        if args.serial:
+            result = rollout.run(environments, stacks, dry_run=args.dry_run)
+        else:
+            result = WaveRollout(rollout, stacks, args.dry_run).run(plan_waves(project.waves, environments))
+    progress.summary()
     changed = len(result.changed)
     if args.dry_run:
         progress.log(f"dry run: {changed} of {len(result.plans)} stack instance(s) would change; nothing was changed")

@@ -46,6 +46,9 @@ FIXES = (
     "codeconnections_get_connection",
     "backup_restore_jobs",
     "ecs_run_task_fargate",
+    "stackset_managed_execution",
+    "stackset_operation_latency",
+    "emulator_speed",
 )
 
 _installed = False
