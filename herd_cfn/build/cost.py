@@ -41,6 +41,7 @@ ASSUMPTIONS: dict[str, Assumption] = {
     "backup_gb": Assumption(20, "GB of AWS Backup recovery points kept (incremental)"),
     "logs_gb": Assumption(5, "GB of logs ingested a month (all log groups)"),
     "ecr_gb": Assumption(5, "GB of images kept in ECR"),
+    "dump_minutes": Assumption(10, "minutes each scheduled database dump runs (one a day)"),
     "pushes_per_month": Assumption(20, "pipeline runs a month"),
     "build_minutes": Assumption(8, "CodeBuild minutes a run (warm cache)"),
     "pipeline_action_minutes": Assumption(12, "CodePipeline action minutes a run (source, build, deploy)"),
@@ -130,6 +131,24 @@ def _fargate(stacks: _Stacks, p: Prices, a: Mapping[str, float]) -> list[Line]:
                           f"{count:g} x {vcpu:g} vCPU"))
         lines.append(Line(f"Fargate {name} memory", gb * hours, "GB-hours", p["fargate_gb_hour"],
                           f"{count:g} x {gb:g} GB"))
+    return lines + _scheduled_tasks(stacks, by_logical, p, a)
+
+
+def _scheduled_tasks(stacks: _Stacks, by_logical: dict[str, Any], p: Prices, a: Mapping[str, float]) -> list[Line]:
+    """Tasks EventBridge starts on a schedule (the daily database dump): runs a month x minutes each."""
+    lines = []
+    for rule in stacks.of_type("AWS::Events::Rule"):
+        for target in rule.get("Targets", []):
+            ref = (target.get("EcsParameters") or {}).get("TaskDefinitionArn")
+            if not (isinstance(ref, dict) and ref.get("Ref") in by_logical):
+                continue
+            task = by_logical[ref["Ref"]]
+            hours = 30 * a["dump_minutes"] / 60
+            vcpu, gb = int(task["Cpu"]) / 1024, int(task["Memory"]) / 1024
+            lines.append(Line(f"Fargate {task['Family']} (scheduled)", vcpu * hours, "vCPU-hours",
+                              p["fargate_vcpu_hour"], f"30 x {a['dump_minutes']:g} min"))
+            lines.append(Line(f"Fargate {task['Family']} memory (scheduled)", gb * hours, "GB-hours",
+                              p["fargate_gb_hour"], f"30 x {a['dump_minutes']:g} min"))
     return lines
 
 

@@ -120,3 +120,10 @@ def test_live_prices_replace_the_table_where_the_api_answers():
     assert prices["fargate_vcpu_hour"] == 0.05          # the first non-zero tier
     assert prices["nat_gateway_hour"] == table["nat_gateway_hour"]
     assert "nat_gateway_hour" in kept and "fargate_vcpu_hour" not in kept and "kms_key_month" in kept
+
+
+def test_the_scheduled_dump_counts_its_runs():
+    # One run a day of 10 minutes: 30 x 10 / 60 = 5 task-hours at the dump task's size.
+    line = _lines("dev")["Fargate herd-dump (scheduled)"]
+    assert line.quantity == pytest.approx(5 * 0.5) and line.detail == "30 x 10 min"  # 512 CPU units
+    assert _lines("dev", "dump_minutes=20")["Fargate herd-dump (scheduled)"].quantity == pytest.approx(10 * 0.5)
