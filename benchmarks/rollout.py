@@ -48,6 +48,7 @@ def write_parameters(directory: Path, count: int) -> None:
         env = json.loads(json.dumps(template))
         env["account_id"] = f"{200000000000 + i:012d}"
         env["domain"] = f"{name}.platform-dev.herd-itt.com"
+        env["pipeline"]["branch"] = name  # each environment deploys from its own branch
         env["network"]["vpc_cidr"] = f"10.{i}.0.0/16"
         (directory / f"{name}.json").write_text(json.dumps(env, indent=2))
 

@@ -106,6 +106,7 @@ def add_environments(project_dir: Path, names: list[str], waves=None, build: boo
         env = json.loads(json.dumps(template))
         env["account_id"] = accounts[name] = f"{444444444440 + i:012d}"
         env["domain"] = f"{name}.platform-dev.herd-itt.com"
+        env["pipeline"]["branch"] = name  # each environment deploys from its own branch
         env["network"]["vpc_cidr"] = f"10.{100 + i}.0.0/16"
         (parameters / f"{name}.json").write_text(json.dumps(env, indent=2) + "\n")
         project["environments"].append(name)

@@ -128,8 +128,8 @@ def test_rollout_of_every_stack_dev_then_prod(emulator, capsys):
     code, out = _run(capsys, "rollout", "--local", "--env", "all")
     assert code == 0, out[-3000:]
     assert "bootstrapping" not in out  # the roles are there since the previous command
-    assert out.index("== dev") < out.index("== prod")
-    assert f"rollout complete: {2 * len(STACKS)} operation(s)" in out
+    # Waves: dev alone first, then prod (project.json's default).
+    assert out.index(f"== wave 1: 1 account(s): dev {DEV}") < out.index(f"== wave 2: 1 account(s): prod {PROD}")
     admin = _client(emulator["url"], ADMIN, "cloudformation")
     for stack in STACKS:
         summaries = admin.list_stack_instances(StackSetName=names.stackset_name(stack))["Summaries"]
