@@ -101,9 +101,6 @@ def _shift_to_green_as_codedeploy_does(ctx: AwsContext) -> None:
                 {"TargetGroupArn": green, "Weight": 100}, {"TargetGroupArn": blue, "Weight": 0}]}}])
 
 
-@pytest.mark.skip(reason="emulator gap found at the last merge: stackset_instance_updates applies the stack set's "
-                         "parameters on UpdateStackSet instead of each instance's overrides, so the instance goes back "
-                         "to blue on the emulator (AWS keeps the overrides); deploy's test below covers the same rule")
 def test_rollout_keeps_the_listeners_on_green(aws, project_copy, capsys):
     url = aws.endpoint_url
     assert run_cli("bootstrap", url, project_copy) == 0

@@ -46,6 +46,7 @@ FIXES = (
     "codeconnections_get_connection",
     "backup_restore_jobs",
     "ecs_run_task_fargate",
+    "parameter_changes_through_conditions",
     "stackset_managed_execution",
     "stackset_operation_latency",
     "emulator_speed",
