@@ -239,21 +239,8 @@ class Restore:
                     "name": S.RESTORE_CONTAINER, "command": ["sh", "-c", MOVE_SCRIPT, "herd-restore", self.stamp],
                 }]},
             )
-        if not started.get("tasks"):
-            reasons = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')}".strip()
-                                for f in started.get("failures", []))
-            raise DeploymentError(f"task {S.RESTORE_TASK_FAMILY} did not start ({reasons or 'no reason given'}); "
-                                  f"the live data was not touched; {self._services_down(targets)}")
-        task_arn = started["tasks"][0]["taskArn"]
-        task: dict[str, Any] = {}
-
-        def describe() -> str:
-            found = self.ecs.describe_tasks(cluster=targets.cluster, tasks=[task_arn])["tasks"]
-            task.update(found[0] if found else {})
-            return task.get("lastStatus", "UNKNOWN")
-
-        self._wait(describe, lambda s: s == "STOPPED", f"task {task_arn}", targets)
-        container = next((c for c in task.get("containers", []) if c.get("name") == S.RESTORE_CONTAINER), {})
+        task_arn, task, container = self._run_to_the_end(
+            started, S.RESTORE_TASK_FAMILY, S.RESTORE_CONTAINER, "the live data was not touched", targets)
         if container.get("exitCode") != 0:
             reason = container.get("reason") or task.get("stoppedReason", "no reason given")
             raise DeploymentError(
@@ -272,6 +259,25 @@ class Restore:
 
     def _network(self, targets: Targets) -> dict:
         return {"subnets": targets.subnets, "securityGroups": targets.security_groups, "assignPublicIp": "DISABLED"}
+
+    def _run_to_the_end(self, started: dict[str, Any], family: str, container_name: str, untouched: str,
+                        targets: Targets) -> tuple[str, dict[str, Any], dict[str, Any]]:
+        """The task RunTask ``started``, waited for until it stopped: its ARN, description and container."""
+        if not started.get("tasks"):
+            reasons = "; ".join(f"{f.get('arn', '')} {f.get('reason', '')}".strip()
+                                for f in started.get("failures", []))
+            raise DeploymentError(f"task {family} did not start ({reasons or 'no reason given'}); {untouched}; "
+                                  f"{self._services_down(targets)}")
+        task_arn = started["tasks"][0]["taskArn"]
+        task: dict[str, Any] = {}
+
+        def describe() -> str:
+            found = self.ecs.describe_tasks(cluster=targets.cluster, tasks=[task_arn])["tasks"]
+            task.update(found[0] if found else {})
+            return task.get("lastStatus", "UNKNOWN")
+
+        self._wait(describe, lambda s: s == "STOPPED", f"task {task_arn}", targets)
+        return task_arn, task, next((c for c in task.get("containers", []) if c.get("name") == container_name), {})
 
     def _services_down(self, targets: Targets) -> str:
         return (f"{' and '.join(SERVICES)} are still scaled to 0; bring them back with: "
@@ -390,20 +396,8 @@ class DumpRestore(Restore):
                 startedBy=STARTED_BY, networkConfiguration={"awsvpcConfiguration": self._network(targets)},
                 overrides={"containerOverrides": [{
                     "name": S.DUMP_CONTAINER, "command": [RESTORE_SCRIPT, "herd-restore", DUMPS_MOUNT, name]}]})
-        if not started.get("tasks"):
-            reasons = "; ".join(f.get("reason", "") for f in started.get("failures", []))
-            raise DeploymentError(f"task {S.DUMP_TASK_FAMILY} did not start ({reasons or 'no reason given'}); the "
-                                  f"database was not touched; {self._services_down(targets)}")
-        task_arn = started["tasks"][0]["taskArn"]
-        task: dict[str, Any] = {}
-
-        def describe() -> str:
-            found = self.ecs.describe_tasks(cluster=targets.cluster, tasks=[task_arn])["tasks"]
-            task.update(found[0] if found else {})
-            return task.get("lastStatus", "UNKNOWN")
-
-        self._wait(describe, lambda s: s == "STOPPED", f"task {task_arn}", targets)
-        container = next((c for c in task.get("containers", []) if c.get("name") == S.DUMP_CONTAINER), {})
+        task_arn, task, container = self._run_to_the_end(
+            started, S.DUMP_TASK_FAMILY, S.DUMP_CONTAINER, "the database was not touched", targets)
         code = container.get("exitCode")
         if code != 0:
             state = {3: f"there is no dump {name} in {DUMPS_MOUNT}; the database was not touched"}.get(
