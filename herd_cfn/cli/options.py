@@ -117,6 +117,13 @@ def add_template_bucket(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--template-bucket", help="S3 bucket for templates over 51,200 bytes")
 
 
+def add_deploying(parser: argparse.ArgumentParser) -> None:
+    """The options of a command that deploys templates: AWS access, waiting, and the bucket for large ones."""
+    add_aws_access(parser)
+    add_waiting(parser)
+    add_template_bucket(parser)
+
+
 def _account_profiles(args: argparse.Namespace, project: Project) -> dict[str, str]:
     result = {}
     for item in args.account_profile:

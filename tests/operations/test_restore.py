@@ -254,17 +254,24 @@ class Aws:
     def run(self, **kwargs) -> str:
         out = io.StringIO()
         env = load_project(ROOT / "parameters").environment("dev")
-        for stub in self.stubs.values():
-            stub.activate()
-        try:
-            restore(self.ctx, env, POINT, Progress(out), confirm=kwargs.pop("confirm", lambda _: True),
-                    stamp=STAMP, plan_only=kwargs.pop("plan_only", False))
-        except DeploymentError as exc:
-            out.write(f"error: {exc}\n")
-        for stub in self.stubs.values():
-            stub.assert_no_pending_responses()
-            stub.deactivate()
-        return out.getvalue()
+        return run_stubbed(self.stubs.values(), out, lambda: restore(
+            self.ctx, env, POINT, Progress(out), confirm=kwargs.pop("confirm", lambda _: True), stamp=STAMP,
+            plan_only=kwargs.pop("plan_only", False)))
+
+
+def run_stubbed(stubs, out: io.StringIO, call) -> str:
+    """``call()`` with every Stubber active, a DeploymentError written as the command would; each Stubber
+    must have been asked for all its responses."""
+    for stub in stubs:
+        stub.activate()
+    try:
+        call()
+    except DeploymentError as exc:
+        out.write(f"error: {exc}\n")
+    for stub in stubs:
+        stub.assert_no_pending_responses()
+        stub.deactivate()
+    return out.getvalue()
 
 
 def test_restore_scales_down_restores_moves_and_scales_up_in_that_order():

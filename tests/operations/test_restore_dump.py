@@ -13,13 +13,12 @@ import pytest
 from botocore.stub import Stubber
 
 from herd_cfn import cli, names
-from herd_cfn.errors import DeploymentError
 from herd_cfn.operations import aws as herd_aws
 from herd_cfn.operations.progress import Progress
 from herd_cfn.operations.restore import restore_dump
 from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks.service.dumps import RESTORE_SCRIPT
-from tests.operations.test_restore import CLUSTER, GROUPS, SUBNETS, TASK, _exports
+from tests.operations.test_restore import CLUSTER, GROUPS, SUBNETS, TASK, _exports, run_stubbed
 from tests.rollout_support import DEV, REGION, ROOT, StubContext, stub_client
 
 S = names.Service
@@ -77,17 +76,9 @@ class Aws:
     def run(self, **kwargs) -> str:
         out = io.StringIO()
         env = load_project(ROOT / "parameters").environment("dev")
-        for stub in self.stubs.values():
-            stub.activate()
-        try:
-            restore_dump(self.ctx, env, DUMP, Progress(out), confirm=kwargs.pop("confirm", lambda _: True),
-                         plan_only=kwargs.pop("plan_only", False))
-        except DeploymentError as exc:
-            out.write(f"error: {exc}\n")
-        for stub in self.stubs.values():
-            stub.assert_no_pending_responses()
-            stub.deactivate()
-        return out.getvalue()
+        return run_stubbed(self.stubs.values(), out, lambda: restore_dump(
+            self.ctx, env, DUMP, Progress(out), confirm=kwargs.pop("confirm", lambda _: True),
+            plan_only=kwargs.pop("plan_only", False)))
 
 
 def test_restore_dump_stops_manager_and_keycloak_restores_and_brings_back_their_counts():

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from herd_cfn.cli.options import (
-    add_aws_access,
-    add_template_bucket,
-    add_waiting,
-    aws_access,
-    prepare,
-    refuse_with_print,
-    with_progress,
-)
+from herd_cfn.cli.options import add_deploying, aws_access, prepare, refuse_with_print, with_progress
 from herd_cfn.operations import bootstrap
 from herd_cfn.operations.progress import Progress
 
@@ -22,9 +14,7 @@ HELP = "deploy the StackSet administration and execution roles (once per account
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help=HELP, description=HELP)
-    add_aws_access(p)
-    add_waiting(p)
-    add_template_bucket(p)
+    add_deploying(p)
     p.add_argument("--env", help="only this environment's execution role (default: all)")
     p.add_argument("--print", action="store_true", dest="print_only",
                    help="print the `aws cloudformation deploy` commands instead of deploying")

@@ -6,14 +6,7 @@ import argparse
 
 from herd_cfn import names
 from herd_cfn.build import artifacts
-from herd_cfn.cli.options import (
-    add_aws_access,
-    add_template_bucket,
-    add_waiting,
-    aws_access,
-    refuse_with_print,
-    with_progress,
-)
+from herd_cfn.cli.options import add_deploying, aws_access, refuse_with_print, with_progress
 from herd_cfn.config.environments import Project
 from herd_cfn.errors import InputError
 from herd_cfn.operations.deploy import Target, aws_cli_command, deploy
@@ -27,9 +20,7 @@ HELP = "deploy one stack to one account through a change set (no StackSets)"
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help=HELP, description=HELP)
-    add_aws_access(p)
-    add_waiting(p)
-    add_template_bucket(p)
+    add_deploying(p)
     p.add_argument("--env", help="environment (required unless --print-aws-cli)")
     p.add_argument("--stack", action="append", metavar="NAME", help="the stack (with --print-aws-cli: repeatable)")
     p.add_argument("--plan", action="store_true", help="show the change set, then delete it; deploy nothing")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from herd_cfn.build import artifacts
-from herd_cfn.cli.options import add_aws_access, add_template_bucket, add_waiting, aws_access, prepare, with_progress
+from herd_cfn.cli.options import add_deploying, aws_access, prepare, with_progress
 from herd_cfn.operations.progress import Progress
 from herd_cfn.operations.rollout import Rollout, select_stacks
 from herd_cfn.operations.waves import WaveRollout, plan_waves
@@ -16,9 +16,7 @@ HELP = "create or update every StackSet and its stack instances, wave by wave (p
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(NAME, help=HELP, description=HELP)
-    add_aws_access(p)
-    add_waiting(p)
-    add_template_bucket(p)
+    add_deploying(p)
     p.add_argument("--env", help="dev, prod… or all (default: all, in project order)")
     p.add_argument("--stack", action="append", metavar="NAME", help="only this stack (repeatable)")
     p.add_argument("--dry-run", action="store_true", help="show what would change; read-only calls only")
