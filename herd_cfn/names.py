@@ -14,6 +14,7 @@ NETWORK = "network"
 DATA = "data"
 EDGE = "edge"
 SERVICE = "service"
+TRAFFIC = "traffic"
 PIPELINE = "pipeline"
 DASHBOARD = "dashboard"
 STACKSET_ADMINISTRATION = "stackset-administration"
@@ -293,7 +294,7 @@ class Edge:
 
 
 class Service:
-    """Names of the service stack (ECS cluster, tasks and services, the reconcile function, alarms)."""
+    """Names of the service stack (ECS cluster, tasks and services, alarms, the restore and dump tasks)."""
 
     MANAGER_CONTAINER = "manager"  # the container CodeDeploy swaps (appspec LoadBalancerInfo)
     MANAGER_HTTP_PORT = 8080
@@ -304,7 +305,6 @@ class Service:
     # pg_dump of the database (schedule, BeforeInstall hook) and pg_restore (herd-cfn restore --dump).
     DUMP_TASK_FAMILY = f"{PROJECT}-dump"
     DUMP_CONTAINER = "dump"
-    RECONCILE_FUNCTION_NAME = f"{PROJECT}-mqtt-target-reconcile"
 
     CLUSTER_NAME = PROJECT
     MANAGER_SERVICE_NAME = "manager"
@@ -385,13 +385,6 @@ class Service:
     POSTGRES_SERVICE = "PostgresService"
     KEYCLOAK_SERVICE = "KeycloakService"
     MANAGER_SERVICE = "ManagerService"
-    RECONCILE_ROLE = "MqttReconcileRole"
-    RECONCILE_LOG_GROUP = "MqttReconcileLogGroup"
-    RECONCILE_FUNCTION = "MqttReconcileFunction"
-    RECONCILE_TASK_RULE = "MqttReconcileTaskStateRule"
-    RECONCILE_SCHEDULE_RULE = "MqttReconcileScheduleRule"
-    RECONCILE_TASK_PERMISSION = "MqttReconcileTaskStatePermission"
-    RECONCILE_SCHEDULE_PERMISSION = "MqttReconcileSchedulePermission"
     ALARM_KEY = "AlarmTopicKey"
     ALARM_TOPIC = "AlarmTopic"
     ALARM_SUBSCRIPTION = "AlarmEmailSubscription"
@@ -421,7 +414,6 @@ class Service:
     OUT_CLUSTER_NAME = "ClusterName"
     OUT_MANAGER_SERVICE_NAME = "ManagerServiceName"
     OUT_MANAGER_TASK_FAMILY = "ManagerTaskFamily"
-    OUT_RECONCILE_FUNCTION_ARN = "MqttReconcileFunctionArn"
     OUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
     OUT_ROLLBACK_ALARM_NAMES = "RollbackAlarmNames"  # comma-separated, for CodeDeploy's AlarmConfiguration
     OUT_MANAGER_TASK_ROLE_ARN = "ManagerTaskRoleArn"
@@ -432,11 +424,40 @@ class Service:
     OUT_DUMP_TASK_ROLE_ARN = "DumpTaskRoleArn"  # the restore task role; the deploy hook passes it to a dump
 
 
+class Traffic:
+    """Names of the traffic stack: what decides and follows where the manager's traffic goes (the
+    BeforeAllowTraffic probe of the replacement task set, the MQTT target reconcile). Its logical ids were
+    the service's and the pipeline's until 2026-12, before any account ran them (tests/data/logical_ids.json)."""
+
+    BEFORE_ALLOW_TRAFFIC_FUNCTION = f"{PROJECT}-manager-before-allow-traffic"  # the appspec names it
+    RECONCILE_FUNCTION_NAME = f"{PROJECT}-mqtt-target-reconcile"
+    HEALTH_PATH = "/api/master/info"  # OpenRemote answers it without login
+    # Parameters
+    LOG_RETENTION = "LogRetentionDays"
+    DOMAIN = "DomainName"
+    # Resources: the BeforeAllowTraffic probe
+    HOOK_LOG_GROUP = "BeforeAllowTrafficLogGroup"
+    HOOK_ROLE = "BeforeAllowTrafficRole"
+    HOOK_SECURITY_GROUP = "BeforeAllowTrafficSecurityGroup"
+    HOOK_TO_ALB_INGRESS = "LoadBalancerIngressFromBeforeAllowTraffic"
+    HOOK_FUNCTION = "BeforeAllowTrafficFunction"
+    # Resources: the MQTT target reconcile
+    RECONCILE_ROLE = "MqttReconcileRole"
+    RECONCILE_LOG_GROUP = "MqttReconcileLogGroup"
+    RECONCILE_FUNCTION = "MqttReconcileFunction"
+    RECONCILE_TASK_RULE = "MqttReconcileTaskStateRule"
+    RECONCILE_SCHEDULE_RULE = "MqttReconcileScheduleRule"
+    RECONCILE_TASK_PERMISSION = "MqttReconcileTaskStatePermission"
+    RECONCILE_SCHEDULE_PERMISSION = "MqttReconcileSchedulePermission"
+    # Outputs / exports
+    OUT_RECONCILE_FUNCTION_ARN = "MqttReconcileFunctionArn"
+    OUT_HOOK_SECURITY_GROUP = "HookSecurityGroupId"  # the pipeline's deploy hooks run in it too
+
+
 class Pipeline:
     """Names of the pipeline stack (CodePipeline, CodeBuild, CodeDeploy)."""
 
     # Fixed physical names (one pipeline per account; the CLI and the appspec find them by name).
-    BEFORE_ALLOW_TRAFFIC_FUNCTION = f"{PROJECT}-manager-before-allow-traffic"
     PIPELINE_NAME = f"{PROJECT}-manager"
     BUILD_PROJECT_NAME = f"{PROJECT}-manager-image"
     DEPLOY_APPLICATION_NAME = f"{PROJECT}-manager"
@@ -448,7 +469,6 @@ class Pipeline:
     SOURCE_ACTION = "Source"
     SOURCE_NAMESPACE = "SourceVariables"
     IMAGE_PLACEHOLDER = "IMAGE1_NAME"  # taskdef.json's image, replaced with imageDetail.json's ImageURI
-    HEALTH_PATH = "/api/master/info"  # OpenRemote answers it without login
     # How many names the service stack's RollbackAlarmNames export holds (CodeDeploy's
     # AlarmConfiguration takes objects, so the comma-separated list is indexed, not mapped).
     ROLLBACK_ALARM_COUNT = 3  # the service stack: blue unhealthy, green unhealthy, target 5xx
@@ -490,11 +510,6 @@ class Pipeline:
     NOTIFICATION_TOPIC_POLICY = "NotificationTopicPolicy"
     NOTIFICATION_SUBSCRIPTION = "NotificationEmailSubscription"
     NOTIFICATION_RULE = "PipelineNotificationRule"
-    HOOK_LOG_GROUP = "BeforeAllowTrafficLogGroup"
-    HOOK_ROLE = "BeforeAllowTrafficRole"
-    HOOK_SECURITY_GROUP = "BeforeAllowTrafficSecurityGroup"
-    HOOK_TO_ALB_INGRESS = "LoadBalancerIngressFromBeforeAllowTraffic"
-    HOOK_FUNCTION = "BeforeAllowTrafficFunction"
     # BeforeInstall (dump, quiesce) and AfterAllowTraffic (MQTT targets, re-enable), and failed deployments.
     DEPLOY_HOOKS_FUNCTION_NAME = f"{PROJECT}-manager-deploy-hooks"
     DEPLOY_HOOKS_LOG_GROUP = "DeployHooksLogGroup"

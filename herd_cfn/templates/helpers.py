@@ -3,7 +3,26 @@ with their reasons, and the security-group rules stacks share."""
 
 from __future__ import annotations
 
-from troposphere import Equals, Export, ImportValue, Join, Not, Output, Ref, Split, Tag, Tags, Template, ec2
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.sts import AssumeRole
+from troposphere import (
+    AccountId,
+    Equals,
+    Export,
+    GetAtt,
+    ImportValue,
+    Join,
+    Not,
+    Output,
+    Ref,
+    Split,
+    Sub,
+    Tag,
+    Tags,
+    Template,
+    ec2,
+    iam,
+)
 
 from herd_cfn import names
 
@@ -77,3 +96,30 @@ def skip(*checks: tuple[str, str]) -> dict:
 
 def cidr_rule(port: int, cidr: object, description: str) -> ec2.SecurityGroupRule:
     return ec2.SecurityGroupRule(IpProtocol="tcp", FromPort=port, ToPort=port, CidrIp=cidr, Description=description)
+
+
+# Services documented to send aws:SourceAccount when they assume a service role. Lambda does not document
+# it for execution roles, and a trust condition the service does not satisfy breaks every deployment.
+_SOURCE_ACCOUNT_AWARE = {"codebuild.amazonaws.com", "codepipeline.amazonaws.com", "codedeploy.amazonaws.com"}
+
+
+def service_role(logical_id: str, service: str, statements: list, description: str, **extra) -> iam.Role:
+    guard = {}
+    if service in _SOURCE_ACCOUNT_AWARE:
+        # Confused-deputy guard: only this account's use of the service may assume the role.
+        guard = {"Condition": Condition(StringEquals("aws:SourceAccount", AccountId))}
+    return iam.Role(
+        logical_id,
+        Description=description,
+        AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
+            Effect=Allow, Principal=Principal("Service", service), Action=[AssumeRole], **guard,
+        )]),
+        **extra,
+        # A plain document rather than awacs', so a statement may be an Fn::If (an optional secret).
+        Policies=[iam.Policy(PolicyName="least-privilege",
+                             PolicyDocument={"Version": "2012-10-17", "Statement": statements})],
+    )
+
+
+def log_group_arns(log_group: str) -> list:
+    return [GetAtt(log_group, "Arn"), Sub("${%s.Arn}:*" % log_group)]

@@ -15,10 +15,10 @@ from herd_cfn.config.environments import Project, Schema
 from herd_cfn.config.environments import load_project as load_with_schema
 from herd_cfn.errors import InputError
 from herd_cfn.templates.base import StackDefinition
-from herd_cfn.templates.stacks import bootstrap, dashboard, data, edge, network, pipeline, service
+from herd_cfn.templates.stacks import bootstrap, dashboard, data, edge, network, pipeline, service, traffic
 
 # Order here is the tie-breaker of the dependency sort, so output and rollout order are stable.
-STACK_MODULES = (bootstrap, network, data, edge, service, pipeline, dashboard)
+STACK_MODULES = (bootstrap, network, data, edge, service, traffic, pipeline, dashboard)
 
 
 @lru_cache(maxsize=1)

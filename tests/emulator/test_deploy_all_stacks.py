@@ -1,5 +1,5 @@
 """Every template of output/, unchanged, deployed as plain stacks to the emulator with each environment's
-parameter file (network -> data -> edge -> service -> pipeline, dev and prod in their own accounts), and
+parameter file (in the registry's rollout order, dev and prod in their own accounts), and
 each resource read back through its service's API with the values AWS documents."""
 
 from __future__ import annotations
@@ -15,12 +15,13 @@ from herd_cfn import names
 from herd_cfn.emulator.fixes import recorded_only_types
 from herd_cfn.emulator.fixes._model import RECORDED
 from herd_cfn.emulator.server import LocalAws, account_session, skipped_resource_types
+from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 from tests.conftest import ROOT
 from tests.template_support import parameter_values
 
 OUTPUT = ROOT / "output"
-STACKS = (names.NETWORK, names.DATA, names.EDGE, names.SERVICE, names.PIPELINE, names.DASHBOARD)
+STACKS = tuple(stack.name for stack in registry.stackset_stacks())
 ENVIRONMENTS = ("dev", "prod")
 S, E, D, P = names.Service, names.Edge, names.Data, names.Pipeline
 
@@ -111,6 +112,23 @@ def test_recorded_only_types_are_named(deployed):
     arn = dev.outputs(names.PIPELINE)[P.OUT_CONNECTION_ARN]
     assert arn.startswith(f"arn:aws:codeconnections:{dev.env.region}:{dev.env.account_id}:connection/")
     assert RECORDED["AWS::CodeConnections::Connection"][arn]["ProviderType"] == "GitHub"
+
+
+def test_traffic_functions_follow_the_edge_and_service_stacks(env):
+    """The reconcile function keeps the NLB's MQTT target group and watches the service's cluster; the
+    pipeline's deploy hooks call it and run in the probe's security group (all through exports)."""
+    edge, traffic = env.outputs(names.EDGE), env.outputs(names.TRAFFIC)
+    functions = env.client("lambda")
+    reconcile = functions.get_function_configuration(FunctionName=names.Traffic.RECONCILE_FUNCTION_NAME)
+    assert reconcile["FunctionArn"] == traffic[names.Traffic.OUT_RECONCILE_FUNCTION_ARN]
+    variables = reconcile["Environment"]["Variables"]
+    assert variables["TARGET_GROUP_ARN"] == edge[E.OUT_MQTT_TARGET_GROUP_ARN]
+    assert variables["CLUSTER_NAME"] == env.outputs(names.SERVICE)[S.OUT_CLUSTER_NAME]
+    hooks = functions.get_function_configuration(FunctionName=P.DEPLOY_HOOKS_FUNCTION_NAME)
+    assert hooks["Environment"]["Variables"]["RECONCILE_FUNCTION"] == reconcile["FunctionArn"]
+    assert hooks["VpcConfig"]["SecurityGroupIds"] == [traffic[names.Traffic.OUT_HOOK_SECURITY_GROUP]]
+    probe = functions.get_function_configuration(FunctionName=names.Traffic.BEFORE_ALLOW_TRAFFIC_FUNCTION)
+    assert probe["VpcConfig"]["SecurityGroupIds"] == [traffic[names.Traffic.OUT_HOOK_SECURITY_GROUP]]
 
 
 def test_generated_secrets_are_readable(env):

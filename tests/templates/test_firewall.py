@@ -99,7 +99,7 @@ def test_the_paths_are_those_of_openremotes_clients():
     def exempt(path: str) -> bool:
         return path.startswith(firewall.APP_PATHS)
 
-    for path in ("/api/master/asset", "/api/master/rules/realm", "/api/smartcity/map", names.Pipeline.HEALTH_PATH,
+    for path in ("/api/master/asset", "/api/master/rules/realm", "/api/smartcity/map", names.Traffic.HEALTH_PATH,
                  "/websocket/events", "/auth/realms/master/protocol/openid-connect/token",
                  "/auth/admin/realms/master"):
         assert exempt(path), path

@@ -20,7 +20,17 @@ RECORD = ROOT / "tests" / "data" / "logical_ids.json"
 
 # Removed on purpose, per stack: logical ID -> why (and what it leaves in AWS). A dropped ID may not
 # come back under the same name: CloudFormation would create a second resource next to the retained one.
+_MOVED_TO_TRAFFIC = ("moved to the traffic stack, same logical id, in 2026-12 before any account ran it; on an "
+                     "account that had it, delete the old function and its retained log group first (the names are "
+                     "fixed), or the traffic stack's create fails")
 DROPPED: dict[str, dict[str, str]] = {
+    names.SERVICE: dict.fromkeys((
+        names.Traffic.RECONCILE_ROLE, names.Traffic.RECONCILE_LOG_GROUP, names.Traffic.RECONCILE_FUNCTION,
+        names.Traffic.RECONCILE_TASK_RULE, names.Traffic.RECONCILE_SCHEDULE_RULE,
+        names.Traffic.RECONCILE_TASK_PERMISSION, names.Traffic.RECONCILE_SCHEDULE_PERMISSION), _MOVED_TO_TRAFFIC),
+    names.PIPELINE: dict.fromkeys((
+        names.Traffic.HOOK_LOG_GROUP, names.Traffic.HOOK_ROLE, names.Traffic.HOOK_SECURITY_GROUP,
+        names.Traffic.HOOK_TO_ALB_INGRESS, names.Traffic.HOOK_FUNCTION), _MOVED_TO_TRAFFIC),
     names.DATA: {
         names.Data.KEYCLOAK_SECRET: "herd/keycloak-admin was never read (Keycloak's admin password is the OpenRemote "
                                     "admin secret, as OpenRemote requires); its Retain policy keeps the secret in AWS "

@@ -1,5 +1,5 @@
 """The pipeline template: what triggers it, how the build's artifacts reach CodeDeploy, which
-conditions switch what, how the BeforeAllowTraffic hook is wired, and how tight the roles are."""
+conditions switch what, how the deploy hooks are wired, and how tight the roles are."""
 
 from __future__ import annotations
 
@@ -13,10 +13,8 @@ from cfn_flip import load_yaml
 from herd_cfn import names
 from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.templates import registry
-from herd_cfn.templates.lambdas import before_allow_traffic, packed_source
 from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks.pipeline import appspec_text, buildspec_text
-from herd_cfn.templates.stacks.pipeline import hook as pipeline_hook
 from tests.conftest import ROOT
 
 P = names.Pipeline
@@ -208,7 +206,7 @@ def test_appspec_names_the_hooks_and_container_of_names_py():
     # One function per lifecycle event (AWS's appspec reference): the deploy hooks serve BeforeInstall and
     # AfterAllowTraffic, and invoke the MQTT reconcile function from the latter.
     assert appspec["Hooks"] == [{"BeforeInstall": P.DEPLOY_HOOKS_FUNCTION_NAME},
-                                {"BeforeAllowTraffic": P.BEFORE_ALLOW_TRAFFIC_FUNCTION},
+                                {"BeforeAllowTraffic": names.Traffic.BEFORE_ALLOW_TRAFFIC_FUNCTION},
                                 {"AfterAllowTraffic": P.DEPLOY_HOOKS_FUNCTION_NAME}]
     # In the order CodeDeploy runs them (reference-appspec-file-structure-hooks).
     order = ["BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"]
@@ -220,58 +218,14 @@ def test_codedeploy_may_invoke_exactly_the_two_hooks():
     statements = TEMPLATE["Resources"][P.DEPLOY_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     (invoke,) = [s for s in statements if "lambda:InvokeFunction" in s["Action"]]
     assert invoke["Action"] == ["lambda:InvokeFunction"]
-    assert invoke["Resource"] == [{"Fn::GetAtt": [P.HOOK_FUNCTION, "Arn"]},
-                                  {"Fn::GetAtt": [P.DEPLOY_HOOKS_FUNCTION, "Arn"]}]
-    hook = TEMPLATE["Resources"][P.HOOK_FUNCTION]["Properties"]
-    assert hook["FunctionName"] == P.BEFORE_ALLOW_TRAFFIC_FUNCTION
+    assert invoke["Resource"] == [
+        {"Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
+                    + names.Traffic.BEFORE_ALLOW_TRAFFIC_FUNCTION},
+        {"Fn::GetAtt": [P.DEPLOY_HOOKS_FUNCTION, "Arn"]}]
     (pass_role,) = [s for s in statements if s["Action"] == ["iam:PassRole"]]
     assert pass_role["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
     assert pass_role["Resource"] == [{"Fn::ImportValue": "herd-service-ManagerTaskRoleArn"},
                                      {"Fn::ImportValue": "herd-service-ManagerExecutionRoleArn"}]
-
-
-def test_before_allow_traffic_hook_runs_in_the_vpc_and_reaches_the_test_listener():
-    resources = TEMPLATE["Resources"]
-    function = resources[P.HOOK_FUNCTION]["Properties"]
-    assert function["Code"]["ZipFile"] == packed_source("before_allow_traffic")
-    assert (function["Runtime"], function["Handler"]) == ("python3.12", "index.handler")
-    variables = function["Environment"]["Variables"]
-    assert set(variables) == set(pipeline_hook.environment())
-    source = (ROOT / "herd_cfn/templates/lambdas/before_allow_traffic.py").read_text()
-    for name in variables:  # every variable the module reads, and only those
-        assert f'"{name}"' in source, name
-    assert before_allow_traffic.__doc__ and "HEALTH_HOSTNAME" in before_allow_traffic.__doc__
-    assert variables["LOAD_BALANCER_ARN"] == {"Fn::ImportValue": "herd-edge-LoadBalancerArn"}
-    assert variables["TEST_LISTENER_PORT"] == {"Fn::ImportValue": "herd-edge-TestListenerPort"}
-    assert variables["HEALTH_HOSTNAME"] == {"Ref": P.DOMAIN}
-    assert variables["HEALTH_PATH"] == "/api/master/info"
-    assert int(variables["HEALTH_TIMEOUT_SECONDS"]) < function["Timeout"]
-    vpc = function["VpcConfig"]
-    assert vpc["SubnetIds"] == {"Fn::Split": [",", {"Fn::ImportValue": "herd-network-PrivateSubnetIds"}]}
-    assert vpc["SecurityGroupIds"] == [{"Ref": P.HOOK_SECURITY_GROUP}]
-
-    test_port = {"Fn::ImportValue": "herd-edge-TestListenerPort"}
-    alb_group = {"Fn::ImportValue": "herd-edge-LoadBalancerSecurityGroupId"}
-    ingress = resources[P.HOOK_TO_ALB_INGRESS]
-    assert ingress["Type"] == "AWS::EC2::SecurityGroupIngress"
-    assert dict(ingress["Properties"]) | {"Description": None} == {
-        "GroupId": alb_group, "IpProtocol": "tcp", "FromPort": test_port, "ToPort": test_port,
-        "SourceSecurityGroupId": {"Ref": P.HOOK_SECURITY_GROUP}, "Description": None}
-    egress = resources[P.HOOK_SECURITY_GROUP]["Properties"]["SecurityGroupEgress"]
-    assert {"IpProtocol": "tcp", "FromPort": test_port, "ToPort": test_port,
-            "DestinationSecurityGroupId": alb_group} in [{k: v for k, v in e.items() if k != "Description"}
-                                                         for e in egress]
-    assert all(e["IpProtocol"] == "tcp" for e in egress), "no all-protocol egress"
-
-    role = resources[P.HOOK_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
-    actions = {a for s in role for a in s["Action"]}
-    assert {"ec2:DescribeNetworkInterfaces", "codedeploy:PutLifecycleEventHookExecutionStatus"} <= actions
-    # The function's own network interfaces: AWS's managed policy for functions in a VPC.
-    assert resources[P.HOOK_ROLE]["Properties"]["ManagedPolicyArns"] == [
-        {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"}]
-    log_group = resources[P.HOOK_LOG_GROUP]["Properties"]
-    assert log_group["LogGroupName"] == f"/aws/lambda/{P.BEFORE_ALLOW_TRAFFIC_FUNCTION}"
-    assert function["LoggingConfig"] == {"LogGroup": {"Ref": P.HOOK_LOG_GROUP}}
 
 
 def _statements():
@@ -335,32 +289,34 @@ def test_notifications_reach_an_encrypted_topic_codestar_may_use():
 
 def test_every_log_group_keeps_logs_for_a_limited_time():
     groups = {k: v for k, v in TEMPLATE["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup"}
-    assert len(groups) == 3  # build, BeforeAllowTraffic hook, deploy hooks
+    assert len(groups) == 2  # build, deploy hooks
     assert all(g["Properties"]["RetentionInDays"] == {"Ref": P.LOG_RETENTION} for g in groups.values())
 
 
 def test_imports_only_agreed_exports():
     agreed = {names.export_name(stack, v) for stack, spec in (
         (names.NETWORK, names.Network), (names.DATA, names.Data), (names.EDGE, names.Edge),
-        (names.SERVICE, names.Service)) for k, v in vars(spec).items() if k.startswith("OUT_")}
+        (names.SERVICE, names.Service), (names.TRAFFIC, names.Traffic)) for k, v in vars(spec).items()
+        if k.startswith("OUT_")}
     used = imports(TEMPLATE["Resources"]) | imports(TEMPLATE.get("Outputs", {}))
-    assert used, "the stack imports the values of network, data, edge and service"
+    assert used, "the stack imports the values of network, data, edge, service and traffic"
     assert used <= agreed, sorted(used - agreed)
-    assert {names.DATA, names.EDGE, names.SERVICE, names.NETWORK} == {u.split("-")[1] for u in used}
+    assert {names.DATA, names.EDGE, names.SERVICE, names.NETWORK, names.TRAFFIC} == {u.split("-")[1] for u in used}
 
 
 def test_every_import_is_exported_by_a_stack_the_pipeline_depends_on():
     """The cross-stack check: each export the pipeline imports exists in the template of the stack that
-    now owns it (listeners, target groups, ALB: edge; cluster, roles, alarms: service)."""
+    now owns it (listeners, target groups, ALB: edge; cluster, roles, alarms: service; the reconcile function
+    and the hooks' security group: traffic)."""
     exporter = {output["Export"]["Name"]: stack.name for stack in registry.all_stacks()
                 for output in load_yaml(stack.template_body()).get("Outputs", {}).values() if "Export" in output}
     used = imports(TEMPLATE["Resources"]) | imports(TEMPLATE.get("Outputs", {}))
     assert used <= set(exporter), sorted(used - set(exporter))
     assert {exporter[name] for name in used} <= set(STACK.depends_on)
     edge_exports = {names.export_name(names.EDGE, v) for v in (
-        names.Edge.OUT_HTTPS_LISTENER_ARN, names.Edge.OUT_TEST_LISTENER_ARN, names.Edge.OUT_TEST_LISTENER_PORT,
+        names.Edge.OUT_HTTPS_LISTENER_ARN, names.Edge.OUT_TEST_LISTENER_ARN,
         names.Edge.OUT_BLUE_TARGET_GROUP_NAME, names.Edge.OUT_GREEN_TARGET_GROUP_NAME,
-        names.Edge.OUT_LOAD_BALANCER_ARN, names.Edge.OUT_ALB_SECURITY_GROUP)}
+        names.Edge.OUT_LOAD_BALANCER_ARN)}
     assert {name for name in used if exporter[name] == names.EDGE} == edge_exports
 
 
@@ -381,7 +337,8 @@ def test_deploy_hooks_function_runs_in_the_vpc_with_what_its_code_reads():
     function = TEMPLATE["Resources"][P.DEPLOY_HOOKS_FUNCTION]["Properties"]
     assert function["FunctionName"] == P.DEPLOY_HOOKS_FUNCTION_NAME
     assert function["Timeout"] == 900  # Lambda's maximum: a dump, then the quiesce
-    assert function["VpcConfig"]["SecurityGroupIds"] == [{"Ref": P.HOOK_SECURITY_GROUP}]
+    # The probe's group (the traffic stack): HTTPS out and the ALB's test listener.
+    assert function["VpcConfig"]["SecurityGroupIds"] == [{"Fn::ImportValue": "herd-traffic-HookSecurityGroupId"}]
     source = (ROOT / "herd_cfn/templates/lambdas/deploy_hooks.py").read_text()
     read = set(re.findall(r'os\.environ(?:\.get)?\[?\(?"([A-Z_]+)"', source))
     assert read == set(function["Environment"]["Variables"]) | {"API_PORT"}  # API_PORT: 443 unless a test says
@@ -418,4 +375,6 @@ def test_deploy_hooks_may_run_only_the_dump_task_and_pass_only_its_roles():
 
 
 def test_the_pipeline_waits_for_the_functions_its_appspec_names():
-    assert set(TEMPLATE["Resources"][P.PIPELINE]["DependsOn"]) == {P.HOOK_FUNCTION, P.DEPLOY_HOOKS_FUNCTION}
+    """Its own by DependsOn; the BeforeAllowTraffic probe by the rollout order (traffic comes first)."""
+    assert set(TEMPLATE["Resources"][P.PIPELINE]["DependsOn"]) == {P.DEPLOY_HOOKS_FUNCTION}
+    assert names.TRAFFIC in STACK.depends_on

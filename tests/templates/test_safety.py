@@ -25,10 +25,10 @@ def test_every_log_group_outlives_its_stack():
             found.append(logical_id)
             assert group.get("DeletionPolicy") == "Retain", (stack, logical_id)
             assert group.get("UpdateReplacePolicy") == "Retain", (stack, logical_id)
-    # flow logs; build and hook; the three applications, the reconcile function and the restore task.
-    assert {names.Network.FLOW_LOG_GROUP, names.Pipeline.BUILD_LOG_GROUP, names.Pipeline.HOOK_LOG_GROUP,
-            S.POSTGRES_LOG_GROUP, S.KEYCLOAK_LOG_GROUP, S.MANAGER_LOG_GROUP, S.RECONCILE_LOG_GROUP,
-            S.RESTORE_LOG_GROUP} <= set(found)
+    # flow logs; build and hooks; the three applications, the probe, the reconcile function and the restore task.
+    assert {names.Network.FLOW_LOG_GROUP, names.Pipeline.BUILD_LOG_GROUP, names.Pipeline.DEPLOY_HOOKS_LOG_GROUP,
+            names.Traffic.HOOK_LOG_GROUP, S.POSTGRES_LOG_GROUP, S.KEYCLOAK_LOG_GROUP, S.MANAGER_LOG_GROUP,
+            names.Traffic.RECONCILE_LOG_GROUP, S.RESTORE_LOG_GROUP} <= set(found)
 
 
 def _environment(template: dict, task: str) -> dict[str, str]:

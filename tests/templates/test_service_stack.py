@@ -139,7 +139,7 @@ def test_efs_mounts_are_limited_to_each_tasks_access_points(template):
 
 def test_every_log_group_has_a_retention(template):
     groups = of_type(template, "AWS::Logs::LogGroup")
-    assert len(groups) == 6  # postgresql, keycloak, manager, restore, dump, MQTT reconcile
+    assert len(groups) == 5  # postgresql, keycloak, manager, restore, dump
     for name, group in groups.items():
         assert group["Properties"]["RetentionInDays"] == {"Ref": S.LOG_RETENTION}, name
 
@@ -180,36 +180,12 @@ def test_keycloak_is_behind_the_edge_stacks_keycloak_target_group(template):
                         "TargetGroupArn": _edge(E.OUT_KEYCLOAK_TARGET_GROUP_ARN)}
 
 
-def test_the_mqtt_target_group_belongs_to_the_reconcile_function_not_ecs(template):
+def test_no_ecs_service_holds_the_mqtt_target_group(template):
+    """The traffic stack's reconcile function keeps it (tests/templates/test_traffic_stack.py)."""
     mqtt = _edge(E.OUT_MQTT_TARGET_GROUP_ARN)
     for service in of_type(template, "AWS::ECS::Service").values():
         for balancer in service["Properties"].get("LoadBalancers", []):
             assert balancer["TargetGroupArn"] != mqtt
-    function = props(template, S.RECONCILE_FUNCTION)
-    assert function["Environment"]["Variables"]["TARGET_GROUP_ARN"] == mqtt
-    statements = props(template, S.RECONCILE_ROLE)["Policies"][0]["PolicyDocument"]["Statement"]
-    (register,) = [s for s in statements if "elasticloadbalancing:RegisterTargets" in s["Action"]]
-    assert register["Resource"] == [mqtt]
-
-
-def test_reconcile_function_is_triggered_by_task_changes_and_a_schedule(template):
-    function = props(template, S.RECONCILE_FUNCTION)
-    assert function["FunctionName"] == S.RECONCILE_FUNCTION_NAME
-    from herd_cfn.templates.lambdas import packed_source
-
-    assert function["Code"]["ZipFile"] == packed_source("mqtt_reconcile"), "the real function, not a placeholder"
-    assert set(function["Environment"]["Variables"]) == {"CLUSTER_NAME", "SERVICE_NAME", "TARGET_GROUP_ARN",
-                                                        "TARGET_PORT", "LISTENER_ARN"}
-    # MQTT follows the task set behind the production listener (CodeDeploy's), not only the PRIMARY one.
-    assert function["Environment"]["Variables"]["LISTENER_ARN"] == {
-        "Fn::ImportValue": names.export_name(names.EDGE, names.Edge.OUT_HTTPS_LISTENER_ARN)}
-    pattern = props(template, S.RECONCILE_TASK_RULE)["EventPattern"]
-    assert pattern["detail-type"] == ["ECS Task State Change"]
-    assert pattern["detail"]["group"] == [f"service:{S.MANAGER_SERVICE_NAME}"]
-    assert props(template, S.RECONCILE_SCHEDULE_RULE)["ScheduleExpression"] == "rate(5 minutes)"
-    permissions = of_type(template, "AWS::Lambda::Permission")
-    assert {p["Properties"]["SourceArn"]["Fn::GetAtt"][0] for p in permissions.values()} == {
-        S.RECONCILE_TASK_RULE, S.RECONCILE_SCHEDULE_RULE}
 
 
 _SECRET_LIKE = re.compile(r"PASSWORD|SECRET|TOKEN|_KEY\b|CREDENTIAL", re.IGNORECASE)

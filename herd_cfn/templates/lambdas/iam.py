@@ -10,6 +10,10 @@ from awacs.aws import Action, Allow, Condition, PolicyDocument, Principal, State
 from awacs.sts import AssumeRole
 from troposphere import Sub
 
+# Lambda creates and deletes a VPC function's network interfaces with its role; AWS's managed policy for it
+# tracks what Lambda needs (its EC2 actions take "*").
+VPC_ACCESS_POLICY = "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+
 
 def _sub(text: str, variables: dict[str, Any]):
     """``text`` with ``${Name}`` filled in: constants inline, a lone reference as itself, the rest by Fn::Sub.

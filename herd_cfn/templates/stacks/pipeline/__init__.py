@@ -37,8 +37,8 @@ from troposphere import (
 from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS
 from herd_cfn.templates.base import Input, StackDefinition, optional_input
-from herd_cfn.templates.helpers import RETAIN, given, output, skip
-from herd_cfn.templates.stacks.pipeline import hook as pipeline_hook
+from herd_cfn.templates.helpers import RETAIN, given, output, service_role, skip
+from herd_cfn.templates.stacks.pipeline import deploy_hooks
 from herd_cfn.templates.stacks.pipeline.config import (
     COMPUTE_TYPES,
     CONNECTION_ARN_PATTERN,
@@ -56,7 +56,6 @@ from herd_cfn.templates.stacks.pipeline.iam import (
     imported,
     pipeline_statements,
     rollback_alarm_names,
-    service_role,
 )
 
 P = names.Pipeline
@@ -145,8 +144,7 @@ def build(t: Template) -> None:
         P.CONNECTION, Condition=P.CREATE_CONNECTION, ConnectionName=P.CONNECTION_NAME, ProviderType="GitHub",
     ))
     _build_project(t)
-    pipeline_hook.add(t)
-    pipeline_hook.add_deploy_hooks(t)
+    deploy_hooks.build(t)
     _deployment(t)
     _pipeline(t)
     _notifications(t)
@@ -329,8 +327,8 @@ def _pipeline(t: Template) -> None:
     )])
     t.add_resource(codepipeline.Pipeline(
         # A new pipeline starts its first execution at once; the appspec's hook functions must exist by its
-        # Deploy stage (CodeDeploy finds them by name).
-        P.PIPELINE, DependsOn=[P.HOOK_FUNCTION, P.DEPLOY_HOOKS_FUNCTION], Name=P.PIPELINE_NAME, PipelineType="V2",
+        # Deploy stage (CodeDeploy finds them by name; the traffic stack, rolled out before, has the others).
+        P.PIPELINE, DependsOn=[P.DEPLOY_HOOKS_FUNCTION], Name=P.PIPELINE_NAME, PipelineType="V2",
         # A newer push replaces one still waiting: fewer restarts of the singleton manager.
         ExecutionMode="SUPERSEDED", RestartExecutionOnUpdate=False,
         RoleArn=GetAtt(P.PIPELINE_ROLE, "Arn"),
@@ -416,7 +414,7 @@ STACK = StackDefinition(
     description="GitHub → CodeBuild → ECR → CodeDeploy blue/green push-to-deploy pipeline of the manager",
     build=build,
     inputs=INPUTS,
-    depends_on=(names.NETWORK, names.DATA, names.EDGE, names.SERVICE),
+    depends_on=(names.NETWORK, names.DATA, names.EDGE, names.SERVICE, names.TRAFFIC),
     config_key="pipeline",
     config_model=PipelineConfig,
     validate_project=validate_project,

@@ -1,4 +1,4 @@
-"""Least-privilege roles of the pipeline stack: CodePipeline, CodeBuild, CodeDeploy and the hook.
+"""Least-privilege roles of the pipeline stack: CodePipeline, CodeBuild, CodeDeploy and the deploy hooks.
 
 Every ``"*"`` resource below is one the action requires: those actions have no resource-level
 permissions in IAM (Service Authorization Reference), and the comment next to each says so.
@@ -10,46 +10,21 @@ from awacs.aws import (
     Allow,
     ArnEquals,
     Condition,
-    PolicyDocument,
-    Principal,
     Statement,
     StringEquals,
 )
-from awacs.sts import AssumeRole
-from troposphere import AccountId, GetAtt, If, Join, NoValue, Ref, Select, Split, Sub, iam
+from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Sub
 
 from herd_cfn import names
-from herd_cfn.templates.helpers import imported
+from herd_cfn.templates.helpers import imported, log_group_arns
 from herd_cfn.templates.lambdas.iam import code_statements
 
 P = names.Pipeline
 E = names.Edge
 S = names.Service
+T = names.Traffic
 
 ANY_RESOURCE = "*"
-
-
-# Services documented to send aws:SourceAccount when they assume a service role. Lambda does not document
-# it for execution roles, and a trust condition the service does not satisfy breaks every deployment.
-_SOURCE_ACCOUNT_AWARE = {"codebuild.amazonaws.com", "codepipeline.amazonaws.com", "codedeploy.amazonaws.com"}
-
-
-def service_role(logical_id: str, service: str, statements: list, description: str, **extra) -> iam.Role:
-    guard = {}
-    if service in _SOURCE_ACCOUNT_AWARE:
-        # Confused-deputy guard: only this account's use of the service may assume the role.
-        guard = {"Condition": Condition(StringEquals("aws:SourceAccount", AccountId))}
-    return iam.Role(
-        logical_id,
-        Description=description,
-        AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
-            Effect=Allow, Principal=Principal("Service", service), Action=[AssumeRole], **guard,
-        )]),
-        **extra,
-        # A plain document rather than awacs', so a statement may be an Fn::If (an optional secret).
-        Policies=[iam.Policy(PolicyName="least-privilege",
-                             PolicyDocument={"Version": "2012-10-17", "Statement": statements})],
-    )
 
 
 def _allow(actions: list[str], resources, condition: Condition | None = None) -> Statement:
@@ -72,10 +47,6 @@ def bucket_arn() -> Sub:
 
 def bucket_objects_arn() -> Sub:
     return Sub("arn:${AWS::Partition}:s3:::${%s}/*" % P.ARTIFACT_BUCKET)
-
-
-def log_group_arns(log_group: str) -> list:
-    return [GetAtt(log_group, "Arn"), Sub("${%s.Arn}:*" % log_group)]
 
 
 def _pass_task_roles() -> Statement:
@@ -193,19 +164,11 @@ def deploy_statements() -> list:
                [_listener_rule_arns(E.OUT_HTTPS_LISTENER_ARN), _listener_rule_arns(E.OUT_TEST_LISTENER_ARN)]),
         _allow(["cloudwatch:DescribeAlarms"], _alarm_arns()),
         # The MQTT reconcile function runs inside the deploy hooks' AfterAllowTraffic (appspec: one per event).
-        _allow(["lambda:InvokeFunction"], [GetAtt(P.HOOK_FUNCTION, "Arn"), GetAtt(P.DEPLOY_HOOKS_FUNCTION, "Arn")]),
+        _allow(["lambda:InvokeFunction"], [function_arn(T.BEFORE_ALLOW_TRAFFIC_FUNCTION),
+                                          GetAtt(P.DEPLOY_HOOKS_FUNCTION, "Arn")]),
         _allow(["s3:GetObject", "s3:GetObjectVersion"], [bucket_objects_arn()]),
         _pass_task_roles(),
     ]
-
-
-def hook_statements() -> list:
-    """The hook code's own needs (herd_cfn.templates.lambdas.BEFORE_ALLOW_TRAFFIC_IAM) and its log stream."""
-    from herd_cfn.templates.lambdas import BEFORE_ALLOW_TRAFFIC_IAM
-
-    # The network interfaces of a function in a VPC come from AWS's managed policy (see pipeline_hook).
-    return [_allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.HOOK_LOG_GROUP)),
-            *code_statements(BEFORE_ALLOW_TRAFFIC_IAM)]
 
 
 def deploy_hooks_statements() -> list:
@@ -219,4 +182,4 @@ def deploy_hooks_statements() -> list:
                 ExecutionRoleArn=imported(names.SERVICE, S.OUT_MANAGER_EXECUTION_ROLE_ARN),
                 DumpRoleArn=imported(names.SERVICE, S.OUT_DUMP_TASK_ROLE_ARN),
                 AdminSecretArn=imported(names.DATA, names.Data.OUT_ADMIN_SECRET_ARN),
-                ReconcileFunctionArn=imported(names.SERVICE, S.OUT_RECONCILE_FUNCTION_ARN))]
+                ReconcileFunctionArn=imported(names.TRAFFIC, T.OUT_RECONCILE_FUNCTION_ARN))]

@@ -3,7 +3,7 @@
 Modules: ``config`` (the parameters-file section and template parameters), ``security`` (the tasks'
 security groups and the load balancers' egress to them), ``roles`` (IAM), ``tasks`` (cluster, Cloud
 Map, task definitions, services — and why the CODE_DEPLOY manager service never changes),
-``reconcile`` (the MQTT target function and its triggers), ``alarms``, ``restore`` (the task of
+``alarms``, ``restore`` (the task of
 ``herd-cfn restore``), ``exec_access`` (ECS Exec: session key, log group, task permissions),
 ``dumps`` (pg_dump: task, schedule, alarms). Target groups, listeners and the load balancers' security
 groups are imported from the edge stack.
@@ -28,7 +28,6 @@ from herd_cfn.templates.stacks.service import (
     dumps,
     exec_access,
     plugins,
-    reconcile,
     restore,
     roles,
     security,
@@ -50,7 +49,6 @@ def _outputs(t: Template) -> None:
     out(S.OUT_CLUSTER_NAME, Ref(S.CLUSTER))
     out(S.OUT_MANAGER_SERVICE_NAME, GetAtt(S.MANAGER_SERVICE, "Name"))
     out(S.OUT_MANAGER_TASK_FAMILY, S.MANAGER_TASK_FAMILY, "Manager task family (deploy the newest revision)")
-    out(S.OUT_RECONCILE_FUNCTION_ARN, GetAtt(S.RECONCILE_FUNCTION, "Arn"))
     out(S.OUT_ALARM_TOPIC_ARN, Ref(S.ALARM_TOPIC))
     out(S.OUT_ROLLBACK_ALARM_NAMES, alarms.rollback_alarm_names(), "Rollback alarms")
     out(S.OUT_MANAGER_TASK_ROLE_ARN, roles.arn(S.MANAGER_TASK_ROLE))
@@ -69,7 +67,6 @@ def build(t: Template) -> None:
     tasks.build(t)
     restore.build(t)
     dumps.build(t)
-    reconcile.build(t)
     alarms.build(t)
     _outputs(t)
 
@@ -87,7 +84,7 @@ def validate_project(project) -> None:
 
 STACK = StackDefinition(
     name=names.SERVICE,
-    description="OpenRemote on Fargate: postgresql, keycloak, manager (CodeDeploy), MQTT reconcile, alarms",
+    description="OpenRemote on Fargate: postgresql, keycloak, manager (CodeDeploy), alarms",
     build=build,
     inputs=INPUTS,
     depends_on=(names.NETWORK, names.DATA, names.EDGE),
