@@ -96,33 +96,28 @@ class _Templates:
 
     def targets(self, stack: str, expr: Any) -> set[tuple[str, str]]:
         """The resources (stack, logical id) an expression refers to, through imports and Fn::If."""
-        found: set[tuple[str, str]] = set()
         if isinstance(expr, list):
-            for item in expr:
-                found |= self.targets(stack, item)
-        elif isinstance(expr, dict):
-            if "Ref" in expr and expr["Ref"] in self.resources(stack):
-                found.add((stack, expr["Ref"]))
-            elif "Fn::GetAtt" in expr:
-                attribute = expr["Fn::GetAtt"]
-                name = attribute[0] if isinstance(attribute, list) else attribute.split(".")[0]
-                if name in self.resources(stack):
-                    found.add((stack, name))
-            elif "Fn::ImportValue" in expr and isinstance(expr["Fn::ImportValue"], str):
-                exporter = self.exports.get(expr["Fn::ImportValue"])
-                if exporter:
-                    found |= self.targets(*exporter)
-            elif "Fn::Sub" in expr:
-                text = expr["Fn::Sub"] if isinstance(expr["Fn::Sub"], str) else expr["Fn::Sub"][0]
-                for name in self.resources(stack):
-                    if "${" + name + "}" in text or "${" + name + "." in text:
-                        found.add((stack, name))
-                if isinstance(expr["Fn::Sub"], list):
-                    found |= self.targets(stack, expr["Fn::Sub"][1])
-            else:
-                for value in expr.values():
-                    found |= self.targets(stack, value)
-        return found
+            return set().union(*(self.targets(stack, item) for item in expr))
+        if not isinstance(expr, dict):
+            return set()
+        if "Ref" in expr:
+            return {(stack, expr["Ref"])} if expr["Ref"] in self.resources(stack) else set()
+        if "Fn::GetAtt" in expr:
+            attribute = expr["Fn::GetAtt"]
+            name = attribute[0] if isinstance(attribute, list) else attribute.split(".")[0]
+            return {(stack, name)} if name in self.resources(stack) else set()
+        if "Fn::ImportValue" in expr and isinstance(expr["Fn::ImportValue"], str):
+            exporter = self.exports.get(expr["Fn::ImportValue"])
+            return self.targets(*exporter) if exporter else set()
+        if "Fn::Sub" in expr:
+            return self._sub_targets(stack, expr["Fn::Sub"])
+        return set().union(*(self.targets(stack, value) for value in expr.values()))
+
+    def _sub_targets(self, stack: str, sub: Any) -> set[tuple[str, str]]:
+        text = sub if isinstance(sub, str) else sub[0]
+        found = {(stack, name) for name in self.resources(stack)
+                 if "${" + name + "}" in text or "${" + name + "." in text}
+        return found | self.targets(stack, sub[1]) if isinstance(sub, list) else found
 
     def of_type(self, resource_type: str) -> Iterable[tuple[str, str, dict]]:
         for stack in self.templates:
@@ -245,43 +240,51 @@ def _services_of_target_group(refs: _Templates, target_group: tuple[str, str]) -
 
 
 def _traffic_edges(graph: Graph, refs: _Templates) -> None:
-    listeners = {}
-    for stack, name, props in refs.of_type("AWS::ElasticLoadBalancingV2::Listener"):
-        listeners[(stack, name)] = props
-        for lb in refs.targets(stack, props.get("LoadBalancerArn")):
-            lb_props = refs.resources(lb[0])[lb[1]].get("Properties", {})
-            if lb_props.get("Scheme") == "internet-facing":
-                source = DEVICES if props.get("Protocol") in ("TLS", "TCP") else INTERNET
-                if not _open_to_the_world(refs, lb, props.get("Port")):
-                    source = OPERATORS
-                kind = "mqtt" if source == DEVICES else "https"
-                redirect = any(a.get("Type") == "redirect" for a in props.get("DefaultActions", []))
-                label = _listener_label(props) + (" (redirect to HTTPS)" if redirect else "")
-                graph.add_edge(source, _node_id(*lb), label, kind)
-
-    routes: list[tuple[tuple[str, str], tuple[str, str], str]] = []  # (listener, target group, label)
-    for (stack, name), props in listeners.items():
-        for action in props.get("DefaultActions", []):
-            for tg in refs.targets(stack, action.get("TargetGroupArn")):
-                routes.append(((stack, name), tg, _listener_label(props)))
-    for stack, _name, props in refs.of_type("AWS::ElasticLoadBalancingV2::ListenerRule"):
-        for listener in refs.targets(stack, props.get("ListenerArn")):
-            for action in props.get("Actions", []):
-                for tg in refs.targets(stack, action.get("TargetGroupArn")):
-                    routes.append((listener, tg, _listener_label(listeners.get(listener, {}),
-                                                                 props.get("Conditions"))))
-
-    for listener, tg, label in routes:
+    listeners = {(stack, name): props
+                 for stack, name, props in refs.of_type("AWS::ElasticLoadBalancingV2::Listener")}
+    for (stack, _name), props in listeners.items():
+        _inbound_edges(graph, refs, stack, props)
+    for listener, tg, label in _routes(refs, listeners):
         lbs = refs.targets(listener[0], listeners.get(listener, {}).get("LoadBalancerArn"))
         tg_props = refs.resources(tg[0])[tg[1]].get("Properties", {})
         port = f" → {tg_props.get('Protocol', '')} {tg_props.get('Port', '')}".rstrip()
         kind = "mqtt" if tg_props.get("Protocol") in ("TCP", "TLS") else "https"
-        services = _services_of_target_group(refs, tg)
-        if not services:
-            services = _reconciled_services(graph, refs, tg)
+        services = _services_of_target_group(refs, tg) or _reconciled_services(graph, refs, tg)
         for lb in lbs:
             for service in services:
                 graph.add_edge(_node_id(*lb), _node_id(*service), f"{label}{port}", kind)
+
+
+def _inbound_edges(graph: Graph, refs: _Templates, stack: str, props: Mapping[str, Any]) -> None:
+    """Who reaches an internet-facing listener: devices (TLS/TCP), anyone (HTTPS) or operators (a CIDR)."""
+    for lb in refs.targets(stack, props.get("LoadBalancerArn")):
+        if refs.resources(lb[0])[lb[1]].get("Properties", {}).get("Scheme") != "internet-facing":
+            continue
+        source = DEVICES if props.get("Protocol") in ("TLS", "TCP") else INTERNET
+        if not _open_to_the_world(refs, lb, props.get("Port")):
+            source = OPERATORS
+        kind = "mqtt" if source == DEVICES else "https"
+        redirect = any(a.get("Type") == "redirect" for a in props.get("DefaultActions", []))
+        graph.add_edge(source, _node_id(*lb), _listener_label(props) + (" (redirect to HTTPS)" if redirect else ""),
+                       kind)
+
+
+def _routes(refs: _Templates, listeners: Mapping[tuple[str, str], Mapping[str, Any]]
+            ) -> list[tuple[tuple[str, str], tuple[str, str], str]]:
+    """(listener, target group, label) of every default action and listener rule."""
+    routes = []
+    for (stack, name), props in listeners.items():
+        for action in props.get("DefaultActions", []):
+            # A forward action names one target group, or several with weights (ForwardConfig).
+            for tg in refs.targets(stack, [action.get("TargetGroupArn"), action.get("ForwardConfig")]):
+                routes.append(((stack, name), tg, _listener_label(props)))
+    for stack, _name, props in refs.of_type("AWS::ElasticLoadBalancingV2::ListenerRule"):
+        for listener in refs.targets(stack, props.get("ListenerArn")):
+            for action in props.get("Actions", []):
+                for tg in refs.targets(stack, [action.get("TargetGroupArn"), action.get("ForwardConfig")]):
+                    routes.append((listener, tg, _listener_label(listeners.get(listener, {}),
+                                                                 props.get("Conditions"))))
+    return routes
 
 
 def _reconciled_services(graph: Graph, refs: _Templates, tg: tuple[str, str]) -> set[tuple[str, str]]:
@@ -324,10 +327,9 @@ def _security_group_edges(graph: Graph, refs: _Templates) -> None:
     owners = _security_group_owners(refs)
     rules: list[tuple[str, Any, dict]] = []  # (stack, target group expr, rule)
     for stack, name, props in refs.of_type("AWS::EC2::SecurityGroup"):
-        for rule in props.get("SecurityGroupIngress", []):
-            rules.append((stack, {"Ref": name}, rule))
-    for stack, _name, props in refs.of_type("AWS::EC2::SecurityGroupIngress"):
-        rules.append((stack, props.get("GroupId"), props))
+        rules.extend((stack, {"Ref": name}, rule) for rule in props.get("SecurityGroupIngress", []))
+    rules.extend((stack, props.get("GroupId"), props)
+                 for stack, _name, props in refs.of_type("AWS::EC2::SecurityGroupIngress"))
     for stack, target_expr, rule in rules:
         if "SourceSecurityGroupId" not in rule:
             continue
@@ -335,19 +337,21 @@ def _security_group_edges(graph: Graph, refs: _Templates) -> None:
         if isinstance(port, dict):  # an imported port: show where it comes from
             port = "test listener port"
         for target_group in refs.targets(stack, target_expr):
+            targets = owners.get(target_group, ())
             for source_group in refs.targets(stack, rule["SourceSecurityGroupId"]):
-                for source in owners.get(source_group, ()):
-                    source_type = refs.resources(source[0])[source[1]]["Type"]
-                    if source_type == "AWS::ElasticLoadBalancingV2::LoadBalancer":
-                        continue  # load balancer → task traffic is drawn from the listeners
-                    for target in owners.get(target_group, ()):
-                        graph.add_edge(_node_id(*source), _node_id(*target), f"tcp {port}", "internal")
-            # The data stack's EFS client group: tasks that attach it reach the file system.
-            for source_group in refs.targets(stack, rule["SourceSecurityGroupId"]):
-                if source_group not in owners:
-                    for client in _attachers(refs, source_group):
-                        for target in owners.get(target_group, ()):
-                            graph.add_edge(_node_id(*client), _node_id(*target), f"NFS {port}", "internal")
+                for source, label in _rule_sources(refs, owners, source_group, port):
+                    for target in targets:
+                        graph.add_edge(_node_id(*source), _node_id(*target), label, "internal")
+
+
+def _rule_sources(refs: _Templates, owners: Mapping[tuple[str, str], set[tuple[str, str]]],
+                  group: tuple[str, str], port: Any) -> list[tuple[tuple[str, str], str]]:
+    """What a rule's source group stands for: the resources that own it (load balancers aside: their
+    traffic is drawn from the listeners), or, for the data stack's EFS client group, the tasks that attach it."""
+    if group not in owners:
+        return [(client, f"NFS {port}") for client in _attachers(refs, group)]
+    return [(source, f"tcp {port}") for source in owners[group]
+            if refs.resources(source[0])[source[1]]["Type"] != "AWS::ElasticLoadBalancingV2::LoadBalancer"]
 
 
 def _attachers(refs: _Templates, group: tuple[str, str]) -> set[tuple[str, str]]:
@@ -361,23 +365,9 @@ def _attachers(refs: _Templates, group: tuple[str, str]) -> set[tuple[str, str]]
 
 def _pipeline_edges(graph: Graph, refs: _Templates, evaluated: Mapping[str, Mapping[str, Evaluated]]) -> None:
     for stack, name, props in refs.of_type("AWS::CodePipeline::Pipeline"):
-        pipeline = _node_id(stack, name)
         for stage in props.get("Stages", []):
             for action in (stage.get("Actions", []) if isinstance(stage, dict) and "Actions" in stage else []):
-                provider = action.get("ActionTypeId", {}).get("Provider")
-                config = action.get("Configuration", {})
-                if provider == "CodeStarSourceConnection":
-                    branch_param = config.get("BranchName", {}).get("Ref")
-                    branches = {env: ev[stack].values.get(branch_param, "?") for env, ev in evaluated.items()}
-                    label = "push / merge to " + " · ".join(f"{b} ({env})" for env, b in branches.items())
-                    graph.add_edge(GITHUB, pipeline, label, "pipeline")
-                for target in refs.targets(stack, config.get("ProjectName")):
-                    graph.add_edge(pipeline, _node_id(*target), "build", "pipeline")
-                if provider == "CodeDeployToECS":
-                    for _s, group_name, group in refs.of_type("AWS::CodeDeploy::DeploymentGroup"):
-                        if refs.targets(stack, group.get("ApplicationName")) & refs.targets(
-                                stack, config.get("ApplicationName")):
-                            graph.add_edge(pipeline, _node_id(_s, group_name), "deploy", "pipeline")
+                _action_edges(graph, refs, evaluated, (stack, name), action)
     for stack, name, props in refs.of_type("AWS::CodeDeploy::DeploymentGroup"):
         for service in props.get("ECSServices", []):
             for target in _service_by_name(refs, stack, service.get("ServiceName")):
@@ -388,6 +378,26 @@ def _pipeline_edges(graph: Graph, refs: _Templates, evaluated: Mapping[str, Mapp
         for target in refs.targets(stack, props.get("Environment", {})):
             if refs.resources(target[0])[target[1]]["Type"] == "AWS::ECR::Repository":
                 graph.add_edge(_node_id(stack, name), _node_id(*target), "docker push <commit>", "pipeline")
+
+
+def _action_edges(graph: Graph, refs: _Templates, evaluated: Mapping[str, Mapping[str, Evaluated]],
+                  pipeline: tuple[str, str], action: Mapping[str, Any]) -> None:
+    """What one pipeline action starts: the push that triggers the source, the build, the deployment."""
+    stack, node = pipeline[0], _node_id(*pipeline)
+    provider = action.get("ActionTypeId", {}).get("Provider")
+    config = action.get("Configuration", {})
+    if provider == "CodeStarSourceConnection":
+        branch_param = config.get("BranchName", {}).get("Ref")
+        branches = {env: ev[stack].values.get(branch_param, "?") for env, ev in evaluated.items()}
+        graph.add_edge(GITHUB, node, "push / merge to " + " · ".join(f"{b} ({env})" for env, b in branches.items()),
+                       "pipeline")
+    for target in refs.targets(stack, config.get("ProjectName")):
+        graph.add_edge(node, _node_id(*target), "build", "pipeline")
+    if provider == "CodeDeployToECS":
+        application = refs.targets(stack, config.get("ApplicationName"))
+        for group_stack, group_name, group in refs.of_type("AWS::CodeDeploy::DeploymentGroup"):
+            if refs.targets(stack, group.get("ApplicationName")) & application:
+                graph.add_edge(node, _node_id(group_stack, group_name), "deploy", "pipeline")
 
 
 def _service_by_name(refs: _Templates, stack: str, expr: Any) -> set[tuple[str, str]]:
