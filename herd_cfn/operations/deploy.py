@@ -58,14 +58,7 @@ def deploy(ctx: AwsContext, target: Target, built: BuiltStack, progress: Progres
     built = keep_live_target_groups(ctx, target.account_id, target.region, built, progress.log, where)
     with translate_errors(f"deploying {target.stack_name} in {target.account_id}"):
         stack = _describe(cfn, target.stack_name)
-        status = stack["StackStatus"] if stack else None
-        if status == "ROLLBACK_COMPLETE":
-            raise DeploymentError(
-                f"{where}: the stack's creation failed earlier (ROLLBACK_COMPLETE) and CloudFormation cannot update "
-                f"it; delete it (`aws cloudformation delete-stack --stack-name {target.stack_name} --region "
-                f"{target.region}`) and deploy again")
-        if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
-            raise DeploymentError(f"{where}: another operation is running ({status}); wait for it and try again")
+        status = _deployable_status(stack, target, where)
         change_type = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
         name = f"herd-cfn-{time.strftime('%Y%m%d%H%M%S')}"
         template = template_source.template_argument(ctx, built, template_bucket, target.account_id, target.region)
@@ -109,6 +102,19 @@ def deploy(ctx: AwsContext, target: Target, built: BuiltStack, progress: Progres
         cfn.execute_change_set(ChangeSetName=change_set_id)
     _wait_stack(ctx, cfn, target, where, change_type, progress)
     return DeployResult(changed=True, executed=True, changes=changes)
+
+
+def _deployable_status(stack: dict | None, target: Target, where: str) -> str | None:
+    """The stack's status (None: no stack yet), or why no change set can start now."""
+    status = stack["StackStatus"] if stack else None
+    if status == "ROLLBACK_COMPLETE":
+        raise DeploymentError(
+            f"{where}: the stack's creation failed earlier (ROLLBACK_COMPLETE) and CloudFormation cannot update "
+            f"it; delete it (`aws cloudformation delete-stack --stack-name {target.stack_name} --region "
+            f"{target.region}`) and deploy again")
+    if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise DeploymentError(f"{where}: another operation is running ({status}); wait for it and try again")
+    return status
 
 
 def environment_plan(built: BuiltStack) -> list[str]:

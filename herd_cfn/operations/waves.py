@@ -184,39 +184,50 @@ class WaveRollout:
 
     # ----------------------------------------------------------------- one stack in one wave
     def _step(self, wave: WavePlan, stack: StackDefinition) -> Generator[list[Operation], None, None]:
-        rollout = self.rollout
+        plans = self._plans(wave, stack)
+        if not plans:
+            return
+        if not plans[0].stackset_exists:
+            if self._attempt(plans, lambda: self.rollout.create_stackset(plans[0]) or True) is None:
+                return
+        elif any(p.stackset_changes for p in plans):
+            updated = yield from self._update_stackset(plans, wave)
+            if not updated:
+                return
+        yield list(self._start_instances(plans, wave))
+
+    def _plans(self, wave: WavePlan, stack: StackDefinition) -> list[Plan]:
+        """The plans of the wave's accounts still in the running, shown; empty when nothing is to be done
+        (no changes, a dry run, or too many failures)."""
         active = [e for e in wave.environments if e.name not in self.failed]
         if not active:
-            return
+            return []
         together = frozenset(f"{e.account_id}/{e.region}" for e in active)
         plans = [plan for env in active if (plan := self._plan(env, stack, together))]
         if not plans or self._stopped(wave):
-            return
+            return []
         self.result.plans.extend(plans)
         for plan in plans:
             for line in plan.describe():
                 self.progress.log(f"  {line}")
         if self.dry_run:
             if any({"CreateStackSet", "UpdateStackSet"} & set(p.actions) for p in plans):
-                rollout._template_updated.add(plans[0].stackset_name)
-            return
-        if not any(p.actions for p in plans):
-            return
-        first = plans[0]
-        if not first.stackset_exists:
-            if self._attempt(plans, lambda: rollout.create_stackset(first) or True) is None:
-                return
-        elif any(p.stackset_changes for p in plans):
-            started = self._attempt(plans, lambda: rollout.start_stackset_update(plans, wave.failure_tolerance))
-            if not started:
-                return
-            operation_id, covered = started
-            update = self._operation(first.stackset_name, operation_id, "UpdateStackSet", covered or [first])
-            yield [update]
-            if update.status != "SUCCEEDED":
-                return
-            rollout.after_stackset_update(plans, covered)
-        yield list(self._start_instances(plans, wave))
+                self.rollout._template_updated.add(plans[0].stackset_name)
+            return []
+        return plans if any(p.actions for p in plans) else []
+
+    def _update_stackset(self, plans: list[Plan], wave: WavePlan) -> Generator[list[Operation], None, bool]:
+        """UpdateStackSet for the accounts whose instances it covers; True once it succeeded."""
+        started = self._attempt(plans, lambda: self.rollout.start_stackset_update(plans, wave.failure_tolerance))
+        if not started:
+            return False
+        operation_id, covered = started
+        update = self._operation(plans[0].stackset_name, operation_id, "UpdateStackSet", covered or [plans[0]])
+        yield [update]
+        if update.status != "SUCCEEDED":
+            return False
+        self.rollout.after_stackset_update(plans, covered)
+        return True
 
     def _plan(self, env: Environment, stack: StackDefinition, together: frozenset[str]) -> Plan | None:
         """The account's plan; one that cannot be made (an INOPERABLE instance…) fails that account."""
