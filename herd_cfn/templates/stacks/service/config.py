@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, model_validator
 from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, Text, matching
 from herd_cfn.templates.base import Input, optional_input
+from herd_cfn.templates.stacks.service.egress import EgressRule, default_rules
 
 S = names.Service
 KEYCLOAK_MAX_TASKS = 3  # the database's max_connections is sized for this many (tasks.MAX_CONNECTIONS)
@@ -156,6 +157,11 @@ class ServiceConfig(StrictModel):
     execute_command: bool = Field(
         True, description="ECS Exec into the tasks (herd-cfn shell, herd-cfn psql), every session logged to "
                           f"{names.Data.EXEC_LOG_GROUP_NAME}; false = nobody gets a shell in any task")
+    manager_egress: list[EgressRule] = Field(
+        default_factory=default_rules,
+        description="The manager's outbound rules to devices and services, each {protocol tcp|udp, port (or from_port "
+                    "and to_port), cidr, description}; every environment lists the same rules, only cidr may differ; "
+                    "none = the defaults for OpenRemote's standard agents (docs/operating.md)")
     dump_retention_days: int = Field(
         7, ge=1, le=3650, description="Days the database dumps (daily and before each deployment) stay on EFS; "
                                       "AWS Backup keeps its own copies for its retention")
