@@ -17,6 +17,7 @@ from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks.service import egress
+from herd_cfn.templates.stacks.service.config import DEFAULT_MANAGER_EGRESS
 from tests.conftest import ROOT
 
 S = names.Service
@@ -58,7 +59,7 @@ def _per_env(project) -> dict[str, set[tuple]]:
 
 def test_the_stacks_own_template_has_the_default_rules_and_no_parameter():
     template = STACK.template_dict()
-    defaults = {(r.protocol, r.first, r.last, r.cidr) for r in egress.DEFAULT_MANAGER_EGRESS}
+    defaults = {(r.protocol, r.first, r.last, r.cidr) for r in DEFAULT_MANAGER_EGRESS}
     expected = {("tcp", 443, 443, WORLD)} | defaults
     assert _as_tuples(_manager_egress(template)) == expected
     assert {("tcp", 80), ("tcp", 502), ("tcp", 1883), ("tcp", 8883), ("udp", 3671)} <= {
@@ -70,7 +71,7 @@ def test_the_committed_environments_use_the_defaults():
     project = load_project(ROOT / "parameters")
     assert egress.extension(project) is None
     for env in project.environments.values():
-        assert env.service.manager_egress == list(egress.DEFAULT_MANAGER_EGRESS)
+        assert env.service.manager_egress == list(DEFAULT_MANAGER_EGRESS)
 
 
 def test_own_rules_count_what_the_template_makes():

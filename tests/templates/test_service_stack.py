@@ -86,7 +86,7 @@ def test_load_balancer_egress_matches_the_task_ingress(template):
 def test_egress_is_explicit_everywhere(template):
     """Only HTTPS leaves for anywhere, but for the manager's device rules (service.manager_egress, whose
     defaults are here; tests/templates/test_manager_egress.py)."""
-    from herd_cfn.templates.stacks.service.egress import DEFAULT_MANAGER_EGRESS
+    from herd_cfn.templates.stacks.service.config import DEFAULT_MANAGER_EGRESS
 
     devices = {(r.protocol, r.first, r.last) for r in DEFAULT_MANAGER_EGRESS}
     for name, group in of_type(template, "AWS::EC2::SecurityGroup").items():

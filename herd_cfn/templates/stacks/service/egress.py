@@ -1,6 +1,8 @@
 """The manager's outbound rules to devices and services: ``service.manager_egress`` in each environment's
 parameters file, a list of ``{"protocol": "tcp"|"udp", "port": n | "from_port": n, "to_port": n, "cidr":
-"a.b.c.d/len", "description": "..."}``. Without the key an environment gets DEFAULT_MANAGER_EGRESS.
+"a.b.c.d/len", "description": "..."}``, each an EgressRule (config.py, which checks one rule at a time).
+Without the key an environment gets config.DEFAULT_MANAGER_EGRESS. This module checks an environment's
+list as a whole and the project's environments against each other, and makes the template's part.
 
 One template serves every environment, so the rules are part of its shape: every environment lists the
 same rules (protocol, ports and description), and only their CIDRs may differ. Why that split: the agents a
@@ -8,38 +10,33 @@ project uses, and so the protocols and ports, come with the one custom image eve
 the devices are (a test rig, the sites) is what differs. A CIDR that every environment shares is written
 into the template; the CIDRs that differ come from one comma-separated parameter (ManagerEgressCidrs), so
 an environment's CIDRs are parameter values like every other difference between dev and prod. Rules are
-inline in the manager's security group (about 100 bytes each: the service template is close to
+inline in the manager's security group (about 125 bytes each: the service template is close to
 CloudFormation's 51,200-byte limit), ordered by protocol, ports, description and CIDR so that the order in
 the files does not matter.
 
 herd-cfn's own outbound rules of the group stay as they are (security.py): HTTPS to anywhere (ECR, Secrets
 Manager, CloudWatch Logs and the other AWS APIs a task needs to start), Keycloak and PostgreSQL by group,
-and SMTP 587 to anywhere when ``service.email_secret_arn`` is set. The defaults below therefore have
+and SMTP 587 to anywhere when ``service.email_secret_arn`` is set. The defaults therefore have
 neither 443 nor 587; docs/operating.md says why each default port is there and which agents need a rule
 of their own.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import math
 from collections import Counter
 from collections.abc import Callable, Iterable
-from typing import Annotated
 
-from pydantic import AfterValidator, Field, model_validator
 from troposphere import Ref, Select, Template, ec2
 
 from herd_cfn import names
 from herd_cfn.errors import InputError
-from herd_cfn.fields import StrictModel, Text
 from herd_cfn.templates.base import Extension, Input
 from herd_cfn.templates.helpers import ANYWHERE, HTTPS, cidr_rule
+from herd_cfn.templates.stacks.service.config import DEFAULT_MANAGER_EGRESS, EgressRule
 
 S = names.Service
 KEY = "service.manager_egress"
-PROTOCOLS = ("tcp", "udp")
-HIGHEST_PORT = 65535
 SMTP_PORT = 587  # submission with STARTTLS (OR_EMAIL_TLS=true), e.g. SES; only with an email secret
 # Amazon VPC quotas, "Inbound or outbound rules per security group": 60 outbound IPv4 rules by default (a rule
 # naming a security group counts too). Adjustable per account; herd-cfn checks against the default.
@@ -48,114 +45,6 @@ RULES_PER_GROUP = 60
 # PostgreSQL by group; tests/templates/test_manager_egress.py counts them in the template.
 OWN_RULES = 3
 MAX_BODY_BYTES = 51_200
-
-
-def _protocol(value: str) -> str:
-    if value not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {value!r}: a rule is 'tcp' or 'udp' (lower case); ICMP and all-traffic "
-                         "rules are not offered")
-    return value
-
-
-def _port(value: int) -> int:
-    if not 0 <= value <= HIGHEST_PORT:
-        raise ValueError(f"port {value} is out of range: TCP and UDP ports are 0 to {HIGHEST_PORT}")
-    return value
-
-
-def _cidr(value: str) -> str:
-    if "/" not in value:
-        raise ValueError(f"needs a prefix length: write the network as address/length, e.g. {value}/32 for this one "
-                         f"address; got {value!r}")
-    try:
-        network = ipaddress.ip_network(value, strict=False)
-    except ValueError as exc:
-        raise ValueError(f"must be an IPv4 network in CIDR notation such as 10.50.0.0/16 ({exc})") from None
-    if network.version != 4:
-        raise ValueError(f"must be an IPv4 network (the VPC and its NAT gateways are IPv4 only), got {value!r}")
-    if str(network) != value:
-        raise ValueError(f"{value} has host bits set: the network is {network} (EC2 would store it as that)")
-    return value
-
-
-Protocol = Annotated[str, Text(16, r"[A-Za-z0-9-]", "letters, digits and '-'", "a protocol name, tcp or udp"),
-                     AfterValidator(_protocol)]
-Port = Annotated[int, AfterValidator(_port)]
-# IPv6 characters pass the length/character check, so that an IPv6 network is told it is one.
-EgressCidr = Annotated[str, Text(43, r"[0-9a-fA-F.:/]", "digits, '.', ':' and '/'", "an IP network in CIDR notation"),
-                       AfterValidator(_cidr)]
-# EC2's IpRange.Description: up to 255 characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*
-Description = Annotated[str, Text(255, r"[A-Za-z0-9 ._:/()#,@\[\]+=&;{}!$*-]",
-                                  "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*",
-                                  "a security group rule description (EC2)")]
-
-
-class EgressRule(StrictModel):
-    """One outbound rule of the manager: a port (or a range) to a network."""
-
-    protocol: Protocol = Field(description="tcp or udp")
-    port: Port | None = Field(None, description="One port; or give from_port and to_port for a range")
-    from_port: Port | None = Field(None, description="First port of a range (with to_port)")
-    to_port: Port | None = Field(None, description="Last port of a range (with from_port)")
-    cidr: EgressCidr = Field(description="The IPv4 network the manager may reach, e.g. 0.0.0.0/0 or 10.50.0.0/16")
-    description: Description = Field(description="What the rule is for (EC2 shows it next to the rule)")
-
-    @model_validator(mode="after")
-    def _one_port_or_a_range(self) -> EgressRule:
-        if self.port is not None and (self.from_port is not None or self.to_port is not None):
-            raise ValueError(f"rule {self._named()}: give either port or from_port and to_port, not both")
-        if self.port is None and (self.from_port is None or self.to_port is None):
-            raise ValueError(f"rule {self._named()}: give port, or both from_port and to_port")
-        if self.first > self.last:
-            raise ValueError(f"rule {self._named()}: from_port {self.first} is above to_port {self.last}")
-        return self
-
-    def _named(self) -> str:
-        ports = self.port if self.port is not None else f"{self.from_port}-{self.to_port}"
-        return f"{self.protocol} {ports} to {self.cidr} ({self.description!r})"
-
-    @property
-    def first(self) -> int:
-        return self.port if self.port is not None else self.from_port  # type: ignore[return-value]
-
-    @property
-    def last(self) -> int:
-        return self.port if self.port is not None else self.to_port  # type: ignore[return-value]
-
-    @property
-    def shape(self) -> tuple[str, int, int, str]:
-        """What the template fixes for every environment: all but the CIDR."""
-        return self.protocol, self.first, self.last, self.description
-
-    @property
-    def identity(self) -> tuple[str, int, int, str]:
-        """What EC2 compares: two rules equal in this are one rule (the description does not count)."""
-        return self.protocol, self.first, self.last, self.cidr
-
-    def label(self) -> str:
-        ports = str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
-        return f"{self.protocol} {ports} to {self.cidr} ({self.description!r})"
-
-
-def _rule(protocol: str, port: int, description: str) -> EgressRule:
-    return EgressRule(protocol=protocol, port=port, cidr=ANYWHERE, description=description)
-
-
-# OpenRemote 1.28.1's agents (agent/src/main/java/org/openremote/agent/protocol) and the ports they use by
-# default or by standard; docs/operating.md has the whole list and the agents left out.
-DEFAULT_MANAGER_EGRESS = (
-    _rule("tcp", 80, "HTTP (HTTP, WebSocket, LoRaWAN agents)"),
-    _rule("tcp", 502, "Modbus TCP agent"),
-    _rule("tcp", 993, "IMAPS (mail agent)"),
-    _rule("tcp", 995, "POP3S (mail agent)"),
-    _rule("tcp", 1883, "MQTT (MQTT agent, LoRaWAN servers)"),
-    _rule("tcp", 8883, "MQTT over TLS (MQTT agent)"),
-    _rule("udp", 3671, "KNXnet/IP (KNX agent)"),
-)
-
-
-def default_rules() -> list[EgressRule]:
-    return list(DEFAULT_MANAGER_EGRESS)
 
 
 def rules(env) -> list[EgressRule]:
