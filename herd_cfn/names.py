@@ -342,6 +342,9 @@ class Service:
     EMAIL_SECRET_ARN = "SmtpSettingsArn"  # an ARN of a Secrets Manager secret, not a secret value
     ALARM_EMAIL = "AlarmEmail"
     EXEC = "ExecuteCommand"  # "true"/"false": ECS Exec into the tasks (herd-cfn shell, herd-cfn psql)
+    # The CIDRs of the manager's egress rules that differ between environments (service.manager_egress), in
+    # template order; absent while every environment agrees.
+    MANAGER_EGRESS_CIDRS = "ManagerEgressCidrs"
     # Conditions
     HAS_EMAIL = "HasEmailSecret"
     HAS_ALARM_EMAIL = "HasAlarmEmail"

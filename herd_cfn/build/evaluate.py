@@ -48,6 +48,12 @@ class Evaluated:
                 if fn == "Fn::If":
                     chosen = args[1] if self.condition(args[0]) else args[2]
                     return self.value(chosen)
+                if fn == "Fn::Select":
+                    items = self.value(args[1])
+                    if isinstance(items, str):  # a CommaDelimitedList parameter's value
+                        items = items.split(",")
+                    if isinstance(items, list) and isinstance(args[0], int):
+                        return self.value(items[args[0]])
             resolved = {k: self.value(v) for k, v in expr.items()}
             return {k: v for k, v in resolved.items() if v is not _NO_VALUE}
         if isinstance(expr, list):

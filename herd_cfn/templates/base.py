@@ -80,6 +80,19 @@ class Extension:
     build: Callable[[Template], None]
 
 
+def combined(*extensions: Extension | None) -> Extension | None:
+    """Several project-dependent parts of one stack as one Extension (None: there are none)."""
+    present = [extension for extension in extensions if extension is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+
+    def build(t: Template) -> None:
+        for extension in present:
+            extension.build(t)
+
+    return Extension("\n".join(e.key for e in present), [i for e in present for i in e.inputs], build)
+
+
 @dataclass
 class StackDefinition:
     """What the registry, the build, the tests and the rollout need to know about one stack.

@@ -26,6 +26,22 @@ def _rename(file: str, section: str, old: str, new: str) -> Callable[[Path], Non
     return _edit(file, lambda d: d[section].update({new: d[section].pop(old)}))
 
 
+def _egress(*rules: dict, files: tuple[str, ...] = ("dev.json",), **service: object) -> Callable[[Path], None]:
+    """service.manager_egress (and other service keys) set to the same value in each of ``files``."""
+    def apply(params: Path) -> None:
+        for file in files:
+            _edit(file, lambda d: d["service"].update({"manager_egress": list(rules), **service}))(params)
+    return apply
+
+
+def _port_rule(port: int, **changes: object) -> dict:
+    return {"protocol": "tcp", "port": port, "cidr": "10.50.0.0/16", "description": "site", **changes}
+
+
+BOTH = ("dev.json", "prod.json")
+SECRET = "arn:aws:secretsmanager:eu-west-1:222222222222:secret:herd/smtp-AbCdEf"
+EGRESS_KEY = "service.manager_egress"
+
 # (id, how to break parameters/, substrings of the one error line)
 CASES = [
     ("duplicate-key", _duplicate_key, ["dev.json", "region", "key given twice"]),
@@ -65,6 +81,54 @@ CASES = [
      ["prod.json", "edge.admin_cdir", "unknown key; did you mean 'admin_cidr'?"]),
     ("missing-key-still-said", _delete("dev.json", "network.vpc_cidr"),
      ["dev.json", "network.vpc_cidr", "required key is missing"]),
+    # The manager's egress (service.manager_egress): one rule, one file, one key.
+    ("egress-invalid-cidr", _egress(_port_rule(502, cidr="10.50.0.300/16")),
+     ["dev.json", f"{EGRESS_KEY}.0.cidr", "must be an IPv4 network in CIDR notation"]),
+    ("egress-cidr-with-host-bits", _egress(_port_rule(502, cidr="10.50.1.0/8")),
+     ["dev.json", f"{EGRESS_KEY}.0.cidr", "10.50.1.0/8 has host bits set: the network is 10.0.0.0/8"]),
+    ("egress-cidr-without-prefix", _egress(_port_rule(502, cidr="203.0.113.5")),
+     ["dev.json", f"{EGRESS_KEY}.0.cidr", "needs a prefix length", "203.0.113.5/32"]),
+    ("egress-cidr-ipv6", _egress(_port_rule(502, cidr="2001:db8::/32")),
+     ["dev.json", f"{EGRESS_KEY}.0.cidr", "must be an IPv4 network", "IPv4 only"]),
+    ("egress-port-out-of-range", _egress(_port_rule(70000)),
+     ["dev.json", f"{EGRESS_KEY}.0.port", "port 70000 is out of range", "0 to 65535"]),
+    ("egress-port-as-string", _egress(_port_rule("502")),
+     ["dev.json", f"{EGRESS_KEY}.0.port", "wrong type"]),
+    ("egress-from-above-to", _egress({**_port_rule(0), "port": None, "from_port": 600, "to_port": 500}),
+     ["dev.json", f"{EGRESS_KEY}.0", "from_port 600 is above to_port 500"]),
+    ("egress-port-and-range", _egress({**_port_rule(502), "from_port": 500, "to_port": 510}),
+     ["dev.json", f"{EGRESS_KEY}.0", "give either port or from_port and to_port, not both"]),
+    ("egress-no-port", _egress({k: v for k, v in _port_rule(502).items() if k != "port"}),
+     ["dev.json", f"{EGRESS_KEY}.0", "give port, or both from_port and to_port"]),
+    ("egress-unknown-protocol", _egress(_port_rule(502, protocol="icmp")),
+     ["dev.json", f"{EGRESS_KEY}.0.protocol", "unknown protocol 'icmp'", "'tcp' or 'udp'"]),
+    ("egress-description-character", _egress(_port_rule(502, description="Modbus <site>")),
+     ["dev.json", f"{EGRESS_KEY}.0.description", "'<' is not allowed"]),
+    ("egress-duplicate-rule", _egress(_port_rule(502), _port_rule(502, description="again")),
+     ["dev.json", f"{EGRESS_KEY}.1", "rule tcp 502 to 10.50.0.0/16 ('again') repeats rule 0", "remove one"]),
+    ("egress-duplicate-of-https", _egress(_port_rule(443, cidr="0.0.0.0/0")),
+     ["dev.json", f"{EGRESS_KEY}.0", "is already there: herd-cfn always allows it"]),
+    ("egress-duplicate-of-smtp", _egress(_port_rule(587, cidr="0.0.0.0/0"), files=BOTH, email_secret_arn=SECRET),
+     ["dev.json", f"{EGRESS_KEY}.0", "already there: herd-cfn allows it because service.email_secret_arn is set"]),
+    ("egress-too-many-rules", _egress(*[_port_rule(10000 + i) for i in range(58)]),
+     ["dev.json", EGRESS_KEY, "58 rules and herd-cfn's own 3", "make 61 outbound rules", "over the 60",
+      "remove 1 or more"]),
+    ("egress-too-many-rules-with-smtp",
+     _egress(*[_port_rule(10000 + i) for i in range(57)], files=BOTH, email_secret_arn=SECRET),
+     ["dev.json", EGRESS_KEY, "herd-cfn's own 4 (HTTPS to AWS, Keycloak, PostgreSQL, SMTP) make 61"]),
+    # Within the rule quota, but long descriptions: each is written into the template.
+    ("egress-too-big-for-the-template",
+     _egress(*[_port_rule(10000 + i, description=f"site {i} " + "x" * 240) for i in range(57)], files=BOTH),
+     ["dev.json", EGRESS_KEY, "57 rules make the service template", "over CloudFormation's 51,200-byte limit"]),
+    ("egress-differs-between-environments",
+     _egress(_port_rule(502), files=("prod.json",)),
+     ["prod.json", f"{EGRESS_KEY}.0", "rule tcp 502 to 10.50.0.0/16 ('site') has no counterpart in",
+      "dev has no service.manager_egress, so it has the default rules", "only cidr may differ"]),
+    ("egress-defaults-not-listed-elsewhere",
+     _egress(_port_rule(80, cidr="0.0.0.0/0", description="HTTP (HTTP, WebSocket, LoRaWAN agents)"),
+             files=("prod.json",)),
+     ["dev.json", f"{EGRESS_KEY}: missing: dev has the default rules", "no counterpart of the default rule tcp 502",
+      "List the rules here too"]),
 ]
 
 

@@ -33,12 +33,17 @@ def _models(annotation) -> list[type[BaseModel]]:
     return [m for arg in typing.get_args(annotation) for m in _models(arg)]
 
 
+def _is_list(annotation) -> bool:
+    return typing.get_origin(annotation) is list
+
+
 def string_fields(model: type[BaseModel], prefix: str = "") -> list[tuple[str, object]]:
     found = []
     for name, info in model.model_fields.items():
         annotation = info.rebuild_annotation()
         for nested in _models(annotation):
-            found.extend(string_fields(nested, f"{prefix}{name}."))
+            # A list of objects: its first element, as pydantic names it (service.manager_egress.0.cidr).
+            found.extend(string_fields(nested, f"{prefix}{name}.0." if _is_list(annotation) else f"{prefix}{name}."))
         if _is_string(annotation):
             found.append((f"{prefix}{name}", annotation))
     return found
@@ -60,10 +65,16 @@ def test_every_string_field_has_a_length_limit_and_character_set(key, annotation
     assert limits[0].max_length > 0 and limits[0].charset and limits[0].source
 
 
-def _set(data: dict, key: str, value: str) -> None:
+# A valid first element for each list of objects, so that only the field under test is wrong.
+LIST_EXAMPLES = {"manager_egress": {"protocol": "tcp", "port": 502, "cidr": "10.50.0.0/16", "description": "site"}}
+
+
+def _set(data, key: str, value: str) -> None:
     *parents, last = key.split(".")
-    for part in parents:
-        data = data[part]
+    for part, following in zip(parents, key.split(".")[1:], strict=True):
+        if following == "0" and part in LIST_EXAMPLES:
+            data[part] = [dict(LIST_EXAMPLES[part])]
+        data = data[int(part)] if part.isdigit() else data[part]
     data[last] = value
 
 

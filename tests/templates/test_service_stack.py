@@ -84,13 +84,19 @@ def test_load_balancer_egress_matches_the_task_ingress(template):
 
 
 def test_egress_is_explicit_everywhere(template):
+    """Only HTTPS leaves for anywhere, but for the manager's device rules (service.manager_egress, whose
+    defaults are here; tests/templates/test_manager_egress.py)."""
+    from herd_cfn.templates.stacks.service.config import DEFAULT_MANAGER_EGRESS
+
+    devices = {(r.protocol, r.first, r.last) for r in DEFAULT_MANAGER_EGRESS}
     for name, group in of_type(template, "AWS::EC2::SecurityGroup").items():
         egress = group["Properties"]["SecurityGroupEgress"]
         assert egress, f"{name} would keep EC2's allow-all egress"
         for rule in egress:
             assert rule["IpProtocol"] != "-1", f"{name} allows all outbound protocols"
             if rule.get("CidrIp") == "0.0.0.0/0":
-                assert (rule["FromPort"], rule["ToPort"]) == (443, 443), name
+                allowed = {("tcp", 443, 443)} | (devices if name == S.MANAGER_SG else set())
+                assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) in allowed, name
     smtp = template["Resources"][S.MANAGER_SMTP_EGRESS]
     assert smtp["Condition"] == S.HAS_EMAIL and smtp["Properties"]["FromPort"] == 587
 

@@ -93,6 +93,12 @@ def _alarm_arns() -> list:
             for name in rollback_alarm_names()]
 
 
+def manager_revisions_arn() -> Sub:
+    """Every revision of the manager's task-definition family."""
+    return Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${Family}:*",
+               Family=imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY))
+
+
 def deployment_group_arn() -> Sub:
     return Sub("arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:"
                f"{P.DEPLOY_APPLICATION_NAME}/{P.DEPLOYMENT_GROUP_NAME}")
@@ -114,7 +120,9 @@ def build_statements() -> list:
             "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
             "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
         ], [repository]),
-        # ecs:DescribeTaskDefinition has no resource-level permissions (buildspec reads the family's newest revision).
+        # ecs:DescribeTaskDefinition lists no resource type in the Service Authorization Reference ("Actions,
+        # resources, and condition keys for Amazon Elastic Container Service"), so it takes "*" (the buildspec
+        # reads the family's newest revision; docs/openremote-and-aws-facts.md C.8).
         _allow(["ecs:DescribeTaskDefinition"], ANY_RESOURCE),
         If(P.USE_DOCKER_HUB_SECRET,
            _allow(["secretsmanager:GetSecretValue"], [Ref(P.DOCKER_HUB_SECRET_ARN)]),
@@ -137,10 +145,16 @@ def pipeline_statements(connection_arn) -> list:
         _allow(["codedeploy:GetDeploymentConfig"], [Sub(
             "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentconfig:"
             "CodeDeployDefault.ECSAllAtOnce")]),
-        # The deploy action registers taskdef.json as a new revision of the manager's family.
-        _allow(["ecs:RegisterTaskDefinition", "ecs:TagResource"], [Sub(
-            "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${Family}:*",
-            Family=imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY))]),
+        # The deploy action registers taskdef.json as a new revision of the manager's family. The Service
+        # Authorization Reference ("Actions, resources, and condition keys for Amazon Elastic Container Service")
+        # gives RegisterTaskDefinition the required resource type task-definition, whose ARN is
+        # task-definition/${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber}: the family's revisions,
+        # not "*" (docs/openremote-and-aws-facts.md C.8).
+        _allow(["ecs:RegisterTaskDefinition"], [manager_revisions_arn()]),
+        # Tags in taskdef.json are applied by RegisterTaskDefinition itself: allow tagging only there (ECS
+        # Developer Guide, "Grant permission to tag resources on creation": the ecs:CreateAction key).
+        _allow(["ecs:TagResource"], [manager_revisions_arn()],
+               Condition(StringEquals("ecs:CreateAction", "RegisterTaskDefinition"))),
         _pass_task_roles(),
     ]
 

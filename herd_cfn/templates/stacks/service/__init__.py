@@ -5,12 +5,14 @@ security groups and the load balancers' egress to them), ``roles`` (IAM), ``task
 Map, task definitions, services — and why the CODE_DEPLOY manager service never changes),
 ``alarms``, ``restore`` (the task of
 ``herd-cfn restore``), ``exec_access`` (ECS Exec: session key, log group, task permissions),
-``dumps`` (pg_dump: task, schedule, alarms). Target groups, listeners and the load balancers' security
+``dumps`` (pg_dump: task, schedule, alarms), ``egress`` (the manager's rules to devices, per environment),
+``plugins`` (the manager's and Keycloak's plugin settings). Target groups, listeners and the load balancers' security
 groups are imported from the edge stack.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 
 from troposphere import (
@@ -21,11 +23,12 @@ from troposphere import (
 )
 
 from herd_cfn import names
-from herd_cfn.templates.base import StackDefinition
+from herd_cfn.templates.base import Extension, StackDefinition, combined
 from herd_cfn.templates.helpers import given, output
 from herd_cfn.templates.stacks.service import (
     alarms,
     dumps,
+    egress,
     exec_access,
     plugins,
     restore,
@@ -71,15 +74,30 @@ def build(t: Template) -> None:
     _outputs(t)
 
 
+def extension(project) -> Extension | None:
+    """What the project's parameters files add to the template: plugin settings and the manager's egress."""
+    return combined(plugins.extension(project), egress.extension(project))
+
+
+def _body(project, part: Extension | None) -> str:
+    """The template with one project-dependent part only (None: the stack's own template)."""
+    if part is None:
+        return STACK.template_body()
+    return replace(STACK, extend=lambda _: part, _cache={}).for_project(project).template_body()
+
+
 def validate_project(project) -> None:
-    """The plugin settings of every environment, then whether the one template can carry them."""
+    """The plugin settings and egress rules of every environment, then whether the one template carries them."""
     for env in project.environments.values():
         plugins.check_environment(env)
+        egress.check_environment(env)
     plugins.check_same_names(project)
+    egress.check_same_rules(project)
+    egress.check_size(project, lambda part: _body(project, part))
     shaped = STACK.for_project(project)
     if shaped is not STACK:
         plugins.check_limits(project, shaped.template_body(), len(shaped.template_dict()["Parameters"]),
-                             STACK.template_body)
+                             lambda: _body(project, egress.extension(project)))
 
 
 STACK = StackDefinition(
@@ -91,5 +109,5 @@ STACK = StackDefinition(
     config_key="service",
     config_model=ServiceConfig,
     validate_project=validate_project,
-    extend=plugins.extension,
+    extend=extension,
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 from functools import lru_cache
@@ -12,6 +13,7 @@ from pydantic import AfterValidator, Field, model_validator
 from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, Text, matching
 from herd_cfn.templates.base import Input, optional_input
+from herd_cfn.templates.helpers import ANYWHERE
 
 S = names.Service
 KEYCLOAK_MAX_TASKS = 3  # the database's max_connections is sized for this many (tasks.MAX_CONNECTIONS)
@@ -131,6 +133,121 @@ TimeZone = Annotated[str, Text(64, r"[A-Za-z0-9_+/-]", "letters, digits and _ + 
                                "an IANA time zone name"), AfterValidator(_time_zone)]
 
 
+# --- service.manager_egress: the manager's outbound rules (egress.py: per-project checks, template) ---------
+
+PROTOCOLS = ("tcp", "udp")
+HIGHEST_PORT = 65535
+
+
+def _egress_protocol(value: str) -> str:
+    if value not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {value!r}: a rule is 'tcp' or 'udp' (lower case); ICMP and all-traffic "
+                         "rules are not offered")
+    return value
+
+
+def _egress_port(value: int) -> int:
+    if not 0 <= value <= HIGHEST_PORT:
+        raise ValueError(f"port {value} is out of range: TCP and UDP ports are 0 to {HIGHEST_PORT}")
+    return value
+
+
+def _egress_cidr(value: str) -> str:
+    if "/" not in value:
+        raise ValueError(f"needs a prefix length: write the network as address/length, e.g. {value}/32 for this one "
+                         f"address; got {value!r}")
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network in CIDR notation such as 10.50.0.0/16 ({exc})") from None
+    if network.version != 4:
+        raise ValueError(f"must be an IPv4 network (the VPC and its NAT gateways are IPv4 only), got {value!r}")
+    if str(network) != value:
+        raise ValueError(f"{value} has host bits set: the network is {network} (EC2 would store it as that)")
+    return value
+
+
+EgressProtocol = Annotated[str, Text(16, r"[A-Za-z0-9-]", "letters, digits and '-'", "a protocol name, tcp or udp"),
+                     AfterValidator(_egress_protocol)]
+EgressPort = Annotated[int, AfterValidator(_egress_port)]
+# IPv6 characters pass the length/character check, so that an IPv6 network is told it is one.
+EgressCidr = Annotated[str, Text(43, r"[0-9a-fA-F.:/]", "digits, '.', ':' and '/'", "an IP network in CIDR notation"),
+                       AfterValidator(_egress_cidr)]
+# EC2's IpRange.Description: up to 255 characters of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$*
+RuleDescription = Annotated[str, Text(255, r"[A-Za-z0-9 ._:/()#,@\[\]+=&;{}!$*-]",
+                                  "letters, digits, spaces and ._-:/()#,@[]+=&;{}!$*",
+                                  "a security group rule description (EC2)")]
+
+
+class EgressRule(StrictModel):
+    """One outbound rule of the manager: a port (or a range) to a network."""
+
+    protocol: EgressProtocol = Field(description="tcp or udp")
+    port: EgressPort | None = Field(None, description="One port; or give from_port and to_port for a range")
+    from_port: EgressPort | None = Field(None, description="First port of a range (with to_port)")
+    to_port: EgressPort | None = Field(None, description="Last port of a range (with from_port)")
+    cidr: EgressCidr = Field(description="The IPv4 network the manager may reach, e.g. 0.0.0.0/0 or 10.50.0.0/16")
+    description: RuleDescription = Field(description="What the rule is for (EC2 shows it next to the rule)")
+
+    @model_validator(mode="after")
+    def _one_port_or_a_range(self) -> EgressRule:
+        if self.port is not None and (self.from_port is not None or self.to_port is not None):
+            raise ValueError(f"rule {self._named()}: give either port or from_port and to_port, not both")
+        if self.port is None and (self.from_port is None or self.to_port is None):
+            raise ValueError(f"rule {self._named()}: give port, or both from_port and to_port")
+        if self.first > self.last:
+            raise ValueError(f"rule {self._named()}: from_port {self.first} is above to_port {self.last}")
+        return self
+
+    def _named(self) -> str:
+        ports = self.port if self.port is not None else f"{self.from_port}-{self.to_port}"
+        return f"{self.protocol} {ports} to {self.cidr} ({self.description!r})"
+
+    @property
+    def first(self) -> int:
+        return self.port if self.port is not None else self.from_port  # type: ignore[return-value]
+
+    @property
+    def last(self) -> int:
+        return self.port if self.port is not None else self.to_port  # type: ignore[return-value]
+
+    @property
+    def shape(self) -> tuple[str, int, int, str]:
+        """What the template fixes for every environment: all but the CIDR."""
+        return self.protocol, self.first, self.last, self.description
+
+    @property
+    def identity(self) -> tuple[str, int, int, str]:
+        """What EC2 compares: two rules equal in this are one rule (the description does not count)."""
+        return self.protocol, self.first, self.last, self.cidr
+
+    def label(self) -> str:
+        ports = str(self.first) if self.first == self.last else f"{self.first}-{self.last}"
+        return f"{self.protocol} {ports} to {self.cidr} ({self.description!r})"
+
+
+def _rule(protocol: str, port: int, description: str) -> EgressRule:
+    return EgressRule(protocol=protocol, port=port, cidr=ANYWHERE, description=description)
+
+
+# OpenRemote 1.28.1's agents (agent/src/main/java/org/openremote/agent/protocol) and the ports they use by
+# default or by standard; docs/operating.md has the whole list and the agents left out.
+DEFAULT_MANAGER_EGRESS = (
+    _rule("tcp", 80, "HTTP (HTTP, WebSocket, LoRaWAN agents)"),
+    _rule("tcp", 502, "Modbus TCP agent"),
+    _rule("tcp", 993, "IMAPS (mail agent)"),
+    _rule("tcp", 995, "POP3S (mail agent)"),
+    _rule("tcp", 1883, "MQTT (MQTT agent, LoRaWAN servers)"),
+    _rule("tcp", 8883, "MQTT over TLS (MQTT agent)"),
+    _rule("udp", 3671, "KNXnet/IP (KNX agent)"),
+)
+
+
+def default_rules() -> list[EgressRule]:
+    return list(DEFAULT_MANAGER_EGRESS)
+
+
+
 class ServiceConfig(StrictModel):
     manager_image: Image = Field(
         "openremote/manager:1.28.1",
@@ -156,6 +273,11 @@ class ServiceConfig(StrictModel):
     execute_command: bool = Field(
         True, description="ECS Exec into the tasks (herd-cfn shell, herd-cfn psql), every session logged to "
                           f"{names.Data.EXEC_LOG_GROUP_NAME}; false = nobody gets a shell in any task")
+    manager_egress: list[EgressRule] = Field(
+        default_factory=default_rules,
+        description="The manager's outbound rules to devices and services, each {protocol tcp|udp, port (or from_port "
+                    "and to_port), cidr, description}; every environment lists the same rules, only cidr may differ; "
+                    "none = the defaults for OpenRemote's standard agents (docs/operating.md)")
     dump_retention_days: int = Field(
         7, ge=1, le=3650, description="Days the database dumps (daily and before each deployment) stay on EFS; "
                                       "AWS Backup keeps its own copies for its retention")

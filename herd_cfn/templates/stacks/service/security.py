@@ -1,6 +1,7 @@
 """Security groups of the tasks, least privilege: the edge stack's ALB -> keycloak/manager 8080 and
 NLB -> manager 1883; manager/keycloak -> postgresql 5432; manager -> keycloak 8080. Tasks reach EFS
-through the data stack's EFS client group, and AWS APIs (ECR, Secrets Manager, logs) on 443 via NAT.
+through the data stack's EFS client group, and AWS APIs (ECR, Secrets Manager, logs) on 443 via NAT. The
+manager also reaches devices and services on the ports of ``service.manager_egress`` (egress.py).
 
 Ingress from another group is inline on the receiving group; the matching egress is a separate
 resource, because two groups whose inline rules name each other would be a dependency cycle. The
@@ -13,8 +14,8 @@ from __future__ import annotations
 from troposphere import GetAtt, Template, ec2
 
 from herd_cfn.templates.helpers import ANYWHERE, HTTPS, E, N, S, cidr_rule, edge, network
+from herd_cfn.templates.stacks.service.egress import DEFAULT_LAYOUT, SMTP_PORT, group_egress
 
-SMTP_PORT = 587  # submission with STARTTLS (OR_EMAIL_TLS=true), e.g. SES; only with an email secret
 # The edge stack's groups, by the logical ID that names them in rule descriptions.
 LOAD_BALANCER_GROUPS = {E.ALB_SG: E.OUT_ALB_SECURITY_GROUP, E.NLB_SG: E.OUT_NLB_SECURITY_GROUP}
 
@@ -35,10 +36,10 @@ def _short(group: str) -> str:
     return group.removesuffix("SecurityGroup")
 
 
-def _group(t: Template, name: str, description: str, ingress: list) -> None:
+def _group(t: Template, name: str, description: str, ingress: list, egress: list | None = None) -> None:
     t.add_resource(ec2.SecurityGroup(
-        name, GroupDescription=description, VpcId=network(N.OUT_VPC_ID),
-        SecurityGroupIngress=ingress, SecurityGroupEgress=[cidr_rule(HTTPS, ANYWHERE, "AWS APIs, registries")],
+        name, GroupDescription=description, VpcId=network(N.OUT_VPC_ID), SecurityGroupIngress=ingress,
+        SecurityGroupEgress=egress or [cidr_rule(HTTPS, ANYWHERE, "AWS APIs, registries")],
     ))
 
 
@@ -51,8 +52,9 @@ def _egress(t: Template, name: str, source: str, destination: str, port: int) ->
 
 
 def build(t: Template) -> None:
+    # The default device rules; a project with other rules replaces them (egress.extension).
     _group(t, S.MANAGER_SG, "herd manager",
-           [_from(E.ALB_SG, S.MANAGER_HTTP_PORT), _from(E.NLB_SG, S.MANAGER_MQTT_PORT)])
+           [_from(E.ALB_SG, S.MANAGER_HTTP_PORT), _from(E.NLB_SG, S.MANAGER_MQTT_PORT)], group_egress(DEFAULT_LAYOUT))
     _group(t, S.KEYCLOAK_SG, "herd keycloak",
            [_from(E.ALB_SG, S.KEYCLOAK_HTTP_PORT), _from(S.MANAGER_SG, S.KEYCLOAK_HTTP_PORT)])
     _group(t, S.POSTGRES_SG, "herd postgresql",
