@@ -366,6 +366,8 @@ class Service:
     POSTGRES_DISCOVERY = "PostgresDiscoveryService"
     KEYCLOAK_DISCOVERY = "KeycloakDiscoveryService"
     MANAGER_SMTP_EGRESS = "ManagerSmtpEgress"
+    # Keycloak sends the realms' e-mail (password resets) with the SMTP settings the manager writes into them.
+    KEYCLOAK_SMTP_EGRESS = "KeycloakSmtpEgress"
     # Egress from one group to another (the matching ingress is inline on the destination group)
     ALB_TO_MANAGER_EGRESS = "LoadBalancerToManager8080Egress"
     ALB_TO_KEYCLOAK_EGRESS = "LoadBalancerToKeycloak8080Egress"

@@ -97,8 +97,10 @@ def test_egress_is_explicit_everywhere(template):
             if rule.get("CidrIp") == "0.0.0.0/0":
                 allowed = {("tcp", 443, 443)} | (devices if name == S.MANAGER_SG else set())
                 assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) in allowed, name
-    smtp = template["Resources"][S.MANAGER_SMTP_EGRESS]
-    assert smtp["Condition"] == S.HAS_EMAIL and smtp["Properties"]["FromPort"] == 587
+    for rule, group in ((S.MANAGER_SMTP_EGRESS, S.MANAGER_SG), (S.KEYCLOAK_SMTP_EGRESS, S.KEYCLOAK_SG)):
+        smtp = template["Resources"][rule]
+        assert smtp["Condition"] == S.HAS_EMAIL and smtp["Properties"]["FromPort"] == 587
+        assert smtp["Properties"]["GroupId"] == {"Fn::GetAtt": [group, "GroupId"]}
 
 
 def test_tasks_that_mount_efs_attach_the_data_stacks_client_group(template):
@@ -250,7 +252,7 @@ def test_email_secret_is_referenced_only_when_given(template):
     email = {s["Name"]: s["ValueFrom"] for s in container["Secrets"] if s["Name"].startswith("OR_EMAIL")}
     assert email["OR_EMAIL_PASSWORD"] == {"Fn::Sub": "${SmtpSettingsArn}:password::"}
     assert len(email) == 5
-    assert S.MANAGER_SMTP_EGRESS in resources
+    assert {S.MANAGER_SMTP_EGRESS, S.KEYCLOAK_SMTP_EGRESS} <= set(resources)
 
 
 def test_rollback_alarms_cover_blue_green_and_5xx(template):

@@ -61,9 +61,12 @@ def build(t: Template) -> None:
            [_from(S.MANAGER_SG, S.POSTGRES_PORT), _from(S.KEYCLOAK_SG, S.POSTGRES_PORT),
             _from(S.RESTORE_SG, S.POSTGRES_PORT)])  # the dump task (pg_dump, pg_restore)
 
-    t.add_resource(ec2.SecurityGroupEgress(
-        S.MANAGER_SMTP_EGRESS, Condition=S.HAS_EMAIL, GroupId=GetAtt(S.MANAGER_SG, "GroupId"), IpProtocol="tcp",
-        FromPort=SMTP_PORT, ToPort=SMTP_PORT, CidrIp=ANYWHERE, Description="SMTP"))
+    # OpenRemote configures each realm's SMTP server in Keycloak from the manager's OR_EMAIL_* settings, so
+    # Keycloak's own mail (password resets, e-mail verification) leaves from Keycloak's task.
+    for rule, group in ((S.MANAGER_SMTP_EGRESS, S.MANAGER_SG), (S.KEYCLOAK_SMTP_EGRESS, S.KEYCLOAK_SG)):
+        t.add_resource(ec2.SecurityGroupEgress(
+            rule, Condition=S.HAS_EMAIL, GroupId=GetAtt(group, "GroupId"), IpProtocol="tcp",
+            FromPort=SMTP_PORT, ToPort=SMTP_PORT, CidrIp=ANYWHERE, Description="SMTP"))
     _egress(t, S.ALB_TO_MANAGER_EGRESS, E.ALB_SG, S.MANAGER_SG, S.MANAGER_HTTP_PORT)
     _egress(t, S.ALB_TO_KEYCLOAK_EGRESS, E.ALB_SG, S.KEYCLOAK_SG, S.KEYCLOAK_HTTP_PORT)
     _egress(t, S.NLB_TO_MANAGER_EGRESS, E.NLB_SG, S.MANAGER_SG, S.MANAGER_MQTT_PORT)
