@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
@@ -62,10 +63,20 @@ def build_administration(t: Template) -> None:
                         Description="Role CloudFormation assumes to run the StackSets"))
 
 
-def _stackset_templates(project: Project | None = None) -> list[tuple[str, dict]]:
-    from herd_cfn.templates import registry  # the registry lists this module: import when building
+# The StackSet stacks whose roles the boundary and the execution role follow. The registry lists this
+# module, so it hands them over itself (registry.py calls follow); importing it here would be a cycle.
+_FOLLOWED: list[Callable[[], Sequence[StackDefinition]]] = []
 
-    return [(s.name, (s.for_project(project) if project else s).template_dict()) for s in registry.stackset_stacks()]
+
+def follow(stacksets: Callable[[], Sequence[StackDefinition]]) -> None:
+    _FOLLOWED[:] = [stacksets]
+
+
+def _stackset_templates(project: Project | None = None) -> list[tuple[str, dict]]:
+    if not _FOLLOWED:
+        raise RuntimeError("the bootstrap stacks are built through herd_cfn.templates.registry, which names the "
+                           "StackSet stacks whose roles they follow")
+    return [(s.name, (s.for_project(project) if project else s).template_dict()) for s in _FOLLOWED[0]()]
 
 
 def build_execution(t: Template) -> None:
