@@ -43,6 +43,12 @@ def export_name(stack: str, output: str) -> str:
 # The StackSet roles AWS expects by default (self-managed permissions).
 ADMINISTRATION_ROLE_NAME = "AWSCloudFormationStackSetAdministrationRole"
 EXECUTION_ROLE_NAME = "AWSCloudFormationStackSetExecutionRole"
+# The customer managed policy every IAM role of the StackSet stacks carries as its permissions boundary;
+# the bootstrap stack creates it in each environment's account (herd_cfn/templates/boundary.py).
+PERMISSIONS_BOUNDARY_NAME = f"{PROJECT}-permissions-boundary"
+# What a StackSet instance creates without a fixed name is named after the instance's stack,
+# StackSet-herd-<stack>-<id>: its roles, log groups and (lower-cased) buckets.
+STACKSET_INSTANCE_PREFIX = f"StackSet-{PROJECT}-"
 
 
 class Network:
@@ -114,6 +120,8 @@ class Bootstrap:
     TARGET_ACCOUNT_IDS = "TargetAccountIds"
     ADMINISTRATION_ROLE = "AdministrationRole"
     EXECUTION_ROLE = "ExecutionRole"
+    PERMISSIONS_BOUNDARY = "PermissionsBoundary"
+    OUT_PERMISSIONS_BOUNDARY_ARN = "PermissionsBoundaryArn"
 
 
 class Data:

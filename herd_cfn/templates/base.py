@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from troposphere import Parameter, Template
 
 from herd_cfn import names
+from herd_cfn.templates.boundary import bound_every_role
 from herd_cfn.templates.yaml_render import render_yaml
 
 if TYPE_CHECKING:
@@ -135,6 +136,9 @@ class StackDefinition:
                 }
             )
         self.build(template)
+        if self.scope == "stackset":
+            # Every role a StackSet stack creates carries the permissions boundary, whoever added it.
+            bound_every_role(template)
         return template
 
     def for_project(self, project: Project) -> StackDefinition:

@@ -59,6 +59,10 @@ def stackset_stacks() -> tuple[StackDefinition, ...]:
     return tuple(s for s in _load() if s.scope == "stackset")
 
 
+# The bootstrap's permissions boundary and execution role follow the roles of the StackSet stacks.
+bootstrap.follow(stackset_stacks)
+
+
 def names() -> list[str]:
     return [s.name for s in _load()]
 

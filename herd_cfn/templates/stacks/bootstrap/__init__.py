@@ -1,48 +1,44 @@
-"""The StackSet bootstrap roles (self-managed permissions), each deployed once by hand.
+"""The StackSet bootstrap stacks (self-managed permissions), each deployed once by hand.
 
 * administration role, in the administrator account: CloudFormation assumes it to reach the targets;
   it may assume only the execution role, and only in the target accounts given as a parameter.
 * execution role, in every target account: trusts only the administration role of the administrator
-  account, and may do only what the four stacks need.
+  account, and may do only what the StackSet stacks need (execution_policy.py). With it, in the same
+  stack, the permissions boundary every role of those stacks carries (boundary_policy.py): the
+  execution role may create or change a role only with that boundary, so it cannot make a role, or
+  itself through one, into more than the boundary allows.
 """
 
 from __future__ import annotations
 
-from awacs.aws import Action, Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
 from troposphere import GetAtt, Output, Ref, Sub, Template, iam
 
 from herd_cfn import names
-from herd_cfn.templates.base import Input, StackDefinition
+from herd_cfn.templates.base import Extension, Input, StackDefinition
+from herd_cfn.templates.helpers import skip
+from herd_cfn.templates.stacks.bootstrap import boundary_policy, execution_policy
+from herd_cfn.templates.stacks.bootstrap.workloads import Workloads
+
+if TYPE_CHECKING:
+    from herd_cfn.config.environments import Project
 
 B = names.Bootstrap
 
-# Generated names of what the StackSet instances create start with the instance stack's name.
-_STACKSET_PREFIX = f"StackSet-{names.PROJECT}-"
-
-# What the four stacks create, by service. A service-wide action set is the least that lets
-# CloudFormation create, update, tag and delete these resource types; IAM, the one service that
-# could escalate privileges, is limited to roles named after this project's stacks below.
-_SERVICE_ACTIONS = sorted({
-    "acm", "application-autoscaling", "backup", "backup-storage", "cloudformation", "cloudwatch",
-    "codebuild", "codeconnections", "codedeploy", "codepipeline", "codestar-connections",
-    "codestar-notifications", "ec2", "ecr", "ecs", "elasticfilesystem", "elasticloadbalancing",
-    "events", "lambda", "logs", "route53", "s3", "secretsmanager", "servicediscovery", "sns",
-    "ssm", "kms", "wafv2",
-})
-
-_CHECKOV_SERVICE_WIDE = {"checkov": {"skip": [
-    {"id": "CKV_AWS_109", "comment": "The StackSet execution role must create, update and delete the "
-                                     "resources of the four stacks, whose names CloudFormation generates; "
-                                     "IAM, the privilege-escalation path, is scoped to this project's roles."},
-    {"id": "CKV_AWS_111", "comment": "Same reason as CKV_AWS_109: write access is what a deployment role is."},
-    {"id": "CKV_AWS_110", "comment": "IAM actions are limited to role and policy ARNs with this project's "
-                                     "stack prefix; nothing else in IAM can be changed."},
-    {"id": "CKV_AWS_107", "comment": "secretsmanager:* is needed to create the generated secrets of the data "
-                                     "stack; the role is assumable only by the StackSet administration role."},
-    {"id": "CKV_AWS_108", "comment": "s3:* is needed for the pipeline's artifact bucket; assumable only by "
-                                     "the StackSet administration role."},
-]}}
+_EXECUTION_ROLE_SKIPS = skip(
+    ("CKV_AWS_111", "CloudFormation must create, update and delete the StackSet stacks' resources, and most of them "
+                    "get names CloudFormation generates (VPCs, load balancers, keys, clusters): their services are "
+                    "allowed on Resource '*'. Where herd fixes names (secrets, functions, repositories, log "
+                    "groups, buckets, roles) the role is held to them."),
+    ("CKV_AWS_109", "Same: creating those resources includes their resource policies (kms:PutKeyPolicy for the "
+                    "keys, sns:SetTopicAttributes for the topic policies, logs:PutResourcePolicy for WAF's log "
+                    "delivery, which has no resource-level permissions). IAM itself is bound: role writes require "
+                    "the permissions boundary, PassRole names the services."),
+)
 
 
 def build_administration(t: Template) -> None:
@@ -67,37 +63,28 @@ def build_administration(t: Template) -> None:
                         Description="Role CloudFormation assumes to run the StackSets"))
 
 
+# The StackSet stacks whose roles the boundary and the execution role follow. The registry lists this
+# module, so it hands them over itself (registry.py calls follow); importing it here would be a cycle.
+_FOLLOWED: list[Callable[[], Sequence[StackDefinition]]] = []
+
+
+def follow(stacksets: Callable[[], Sequence[StackDefinition]]) -> None:
+    _FOLLOWED[:] = [stacksets]
+
+
+def _stackset_templates(project: Project | None = None) -> list[tuple[str, dict]]:
+    if not _FOLLOWED:
+        raise RuntimeError("the bootstrap stacks are built through herd_cfn.templates.registry, which names the "
+                           "StackSet stacks whose roles they follow")
+    return [(s.name, (s.for_project(project) if project else s).template_dict()) for s in _FOLLOWED[0]()]
+
+
 def build_execution(t: Template) -> None:
+    workloads = Workloads.of(_stackset_templates())
+    boundary = t.add_resource(boundary_policy.boundary_policy(workloads))
     admin_role_arn = Sub(
         "arn:${AWS::Partition}:iam::${%s}:role/%s" % (B.ADMINISTRATOR_ACCOUNT_ID, names.ADMINISTRATION_ROLE_NAME)
     )
-    project_roles = Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/{_STACKSET_PREFIX}*")
-    project_policies = Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:policy/{_STACKSET_PREFIX}*")
-    service_linked = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*")
-    statements = [
-        Statement(
-            Sid="ResourcesOfTheFourStacks", Effect=Allow,
-            Action=[Action(service, "*") for service in _SERVICE_ACTIONS],
-            # Resource "*": the resources' names and ARNs are generated by CloudFormation at creation.
-            Resource=["*"],
-        ),
-        Statement(
-            Sid="ProjectRolesOnly", Effect=Allow,
-            Action=[Action("iam", a) for a in (
-                "CreateRole", "DeleteRole", "GetRole", "UpdateRole", "UpdateRoleDescription", "TagRole",
-                "UntagRole", "PutRolePolicy", "GetRolePolicy", "DeleteRolePolicy", "ListRolePolicies",
-                "AttachRolePolicy", "DetachRolePolicy", "ListAttachedRolePolicies", "PassRole",
-                "UpdateAssumeRolePolicy", "CreatePolicy", "DeletePolicy", "GetPolicy", "GetPolicyVersion",
-                "CreatePolicyVersion", "DeletePolicyVersion", "ListPolicyVersions",
-            )],
-            Resource=[project_roles, project_policies],
-        ),
-        Statement(
-            Sid="ServiceLinkedRoles", Effect=Allow,
-            Action=[Action("iam", "CreateServiceLinkedRole"), Action("iam", "GetRole")],
-            Resource=[service_linked],
-        ),
-    ]
     role = t.add_resource(iam.Role(
         B.EXECUTION_ROLE,
         RoleName=names.EXECUTION_ROLE_NAME,
@@ -109,13 +96,28 @@ def build_execution(t: Template) -> None:
             # Only the administration role of that account, not every principal in it.
             Condition=Condition([ArnEquals("aws:PrincipalArn", admin_role_arn)]),
         )]),
-        Policies=[iam.Policy(PolicyName="deploy-herd-stacks", PolicyDocument=PolicyDocument(
-            Version="2012-10-17", Statement=statements,
-        ))],
-        Metadata=_CHECKOV_SERVICE_WIDE,
+        Policies=[execution_policy.policy(workloads, Ref(boundary))],
+        Metadata=_EXECUTION_ROLE_SKIPS,
     ))
     t.add_output(Output("ExecutionRoleArn", Value=GetAtt(role, "Arn"),
                         Description="Role the StackSet administrator assumes in this account"))
+    t.add_output(Output(B.OUT_PERMISSIONS_BOUNDARY_ARN, Value=Ref(boundary),
+                        Description="Permissions boundary every role of the StackSet stacks carries"))
+
+
+def for_the_project(project: Project) -> Extension | None:
+    """The boundary and the execution role as the project's own templates need them: a project's plugin
+    settings may give its roles actions the templates without them do not have (ssm:GetParameters)."""
+    workloads = Workloads.of(_stackset_templates(project))
+    if workloads == Workloads.of(_stackset_templates()):
+        return None
+
+    def build(t: Template) -> None:
+        t.resources[B.PERMISSIONS_BOUNDARY].PolicyDocument = boundary_policy.document(workloads)
+        t.resources[B.EXECUTION_ROLE].Policies = [execution_policy.policy(workloads, Ref(B.PERMISSIONS_BOUNDARY))]
+
+    key = repr((sorted(workloads.actions), workloads.managed_policies, workloads.services))
+    return Extension(key, (), build)
 
 
 ADMINISTRATION = StackDefinition(
@@ -140,6 +142,7 @@ EXECUTION = StackDefinition(
               allowed_pattern=r"^\d{12}$", constraint="a 12-digit AWS account id"),
     ),
     scope="account",
+    extend=for_the_project,
 )
 
 STACKS = (ADMINISTRATION, EXECUTION)
