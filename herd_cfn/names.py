@@ -134,7 +134,7 @@ class Data:
     ECR_IMAGES_TO_KEEP = "EcrImagesToKeep"
     EXEC_LOG_RETENTION = "ExecLogRetentionDays"
     # The Secrets Manager ARN of the Docker Hub login of ECR's pull-through cache (not a secret value).
-    DOCKER_HUB_CACHE_CREDENTIAL_ARN = "DockerHubCacheCredentialArn"
+    DOCKER_HUB_CACHE_LOGIN_ARN = "DockerHubCacheLoginArn"
     # Conditions
     THREE_AZS = "ThreeAzs"
     EFS_USES_IA = "EfsUsesInfrequentAccess"

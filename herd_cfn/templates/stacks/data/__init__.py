@@ -142,7 +142,7 @@ INPUTS = (
           lambda env: env.data.ecr_images_to_keep, type="Number", min_value=2, max_value=10000),
     Input(D.EXEC_LOG_RETENTION, "ECS Exec session log retention (days)", lambda env: env.data.exec_log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
-    optional_input(D.DOCKER_HUB_CACHE_CREDENTIAL_ARN,
+    optional_input(D.DOCKER_HUB_CACHE_LOGIN_ARN,
                    "Docker Hub login of ECR's pull-through cache (secret ecr-pullthroughcache/...); empty: no cache",
                    lambda env: env.data.docker_hub_cache_secret_arn, CACHE_SECRET_PATTERN),
 )

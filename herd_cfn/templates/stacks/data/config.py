@@ -132,6 +132,7 @@ def _cache_secret_in_account(env) -> None:
 
 def warnings(project) -> list[str]:
     """The build's warning lines: environments whose tasks and builds pull from Docker Hub anonymously."""
-    return [f"{env.file}: {CACHE_SECRET_KEY} is not set: {env.name}'s tasks and image builds pull Docker Hub "
-            f"images from Docker Hub itself, anonymously, within its pull limit (docs/operating.md, Docker Hub)"
+    return [f"{env.file}: {CACHE_SECRET_KEY} is not set: no ECR pull-through cache in {env.name}; its tasks pull "
+            f"their Docker Hub images from Docker Hub itself, anonymously (10 pulls an hour per IP address), and so "
+            f"does the image build (docs/operating.md, 'Docker Hub pull limits')"
             for env in project.environments.values() if not docker_hub.enabled(env)]

@@ -48,7 +48,7 @@ def lifecycle_rules(keep: object, kept: str) -> dict:
 
 
 def build(t: Template) -> None:
-    t.add_condition(D.HAS_DOCKER_HUB_CACHE, given(D.DOCKER_HUB_CACHE_CREDENTIAL_ARN))
+    t.add_condition(D.HAS_DOCKER_HUB_CACHE, given(D.DOCKER_HUB_CACHE_LOGIN_ARN))
     t.add_resource(ecr.RepositoryCreationTemplate(
         D.DOCKER_HUB_CACHE_REPOSITORIES, Condition=D.HAS_DOCKER_HUB_CACHE,
         Prefix=docker_hub.PREFIX, AppliedFor=["PULL_THROUGH_CACHE"],
@@ -63,5 +63,5 @@ def build(t: Template) -> None:
         # The template first: it applies only to repositories created after it.
         D.DOCKER_HUB_CACHE_RULE, Condition=D.HAS_DOCKER_HUB_CACHE, DependsOn=[D.DOCKER_HUB_CACHE_REPOSITORIES],
         EcrRepositoryPrefix=docker_hub.PREFIX, UpstreamRegistry=docker_hub.UPSTREAM_REGISTRY,
-        UpstreamRegistryUrl=docker_hub.UPSTREAM_URL, CredentialArn=Ref(D.DOCKER_HUB_CACHE_CREDENTIAL_ARN),
+        UpstreamRegistryUrl=docker_hub.UPSTREAM_URL, CredentialArn=Ref(D.DOCKER_HUB_CACHE_LOGIN_ARN),
     ))
