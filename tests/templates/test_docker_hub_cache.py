@@ -219,3 +219,30 @@ def test_an_image_of_another_registry_is_never_rewritten(project_copy):
     values = registry.get(names.SERVICE).parameter_values(env)
     assert values[S.KEYCLOAK_IMAGE] == "ghcr.io/herd-itt/keycloak:23.0.7.5"
     assert values[S.MANAGER_IMAGE] == f"{DEV_MIRROR}/openremote/manager:1.28.1"
+
+
+# --- who may create them ---------------------------------------------------------------------------------
+
+def _granted_actions(document: dict) -> list[str]:
+    return [a for s in document["Statement"] if s["Effect"] == "Allow"
+            for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
+
+
+@pytest.mark.parametrize("resource_type", ["AWS::ECR::PullThroughCacheRule", "AWS::ECR::RepositoryCreationTemplate"])
+def test_the_stackset_execution_role_may_do_what_cloudformation_does_for_the_cache(resource_type):
+    """CloudFormation's handlers of both types call these actions as the StackSet execution role (the
+    resource schema's handler permissions, which cfn-lint ships); a narrower role fails the data stack."""
+    from fnmatch import fnmatchcase
+
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
+    handlers = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, resource_type).schema["handlers"]
+    needed = {a for step in ("create", "update", "delete") for a in handlers.get(step, {}).get("permissions", [])}
+    # iam:PassRole only for a CustomRoleArn, which neither resource has.
+    needed.discard("iam:PassRole")
+    role = template(names.STACKSET_EXECUTION)["Resources"][names.Bootstrap.EXECUTION_ROLE]["Properties"]
+    granted = [a for policy in role["Policies"] for a in _granted_actions(policy["PolicyDocument"])]
+    assert {"ecr:CreatePullThroughCacheRule", "ecr:CreateRepositoryCreationTemplate"} & needed
+    assert [a for a in sorted(needed) if not any(fnmatchcase(a, g) for g in granted)] == []
+    resources = template(names.DATA)["Resources"]
+    assert not [r for r in resources.values() if r["Type"] == resource_type and "CustomRoleArn" in r["Properties"]]
