@@ -71,9 +71,9 @@ def _account_id(value: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def known_regions() -> frozenset[str]:
-    """Every region of every partition, from the endpoint data botocore ships (no network, and
-    without importing boto3, which would double the build's start-up time)."""
+def _dns_suffixes() -> dict[str, str]:
+    """Region -> DNS suffix of its partition (amazonaws.com, amazonaws.com.cn...), from the endpoint data
+    botocore ships (no network, and without importing boto3, which would double the build's start-up time)."""
     import importlib.util
     import json
     from pathlib import Path
@@ -81,7 +81,18 @@ def known_regions() -> frozenset[str]:
     spec = importlib.util.find_spec("botocore")
     assert spec and spec.origin
     data = json.loads((Path(spec.origin).parent / "data" / "endpoints.json").read_text(encoding="utf-8"))
-    return frozenset(region for partition in data["partitions"] for region in partition["regions"])
+    return {region: partition["dnsSuffix"] for partition in data["partitions"] for region in partition["regions"]}
+
+
+@lru_cache(maxsize=1)
+def known_regions() -> frozenset[str]:
+    """Every region of every partition."""
+    return frozenset(_dns_suffixes())
+
+
+def dns_suffix(region: str) -> str:
+    """The DNS suffix of a known region's partition (CloudFormation's ``AWS::URLSuffix`` there)."""
+    return _dns_suffixes()[region]
 
 
 def _region(value: str) -> str:

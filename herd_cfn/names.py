@@ -40,6 +40,11 @@ def export_name(stack: str, output: str) -> str:
     return f"{PROJECT}-{stack}-{output}"
 
 
+# The parameter (service and pipeline stacks) that says where Docker Hub's images come from: "docker.io", or
+# the data stack's pull-through cache in the account's ECR; and the condition that it is the cache.
+DOCKER_HUB_MIRROR = "DockerHubMirror"
+USES_DOCKER_HUB_CACHE = "UsesDockerHubCache"
+
 # The StackSet roles AWS expects by default (self-managed permissions).
 ADMINISTRATION_ROLE_NAME = "AWSCloudFormationStackSetAdministrationRole"
 EXECUTION_ROLE_NAME = "AWSCloudFormationStackSetExecutionRole"
@@ -137,12 +142,15 @@ class Data:
     BACKUP_COLD_STORAGE_AFTER = "BackupMonthlyColdStorageAfterDays"
     ECR_IMAGES_TO_KEEP = "EcrImagesToKeep"
     EXEC_LOG_RETENTION = "ExecLogRetentionDays"
+    # The Secrets Manager ARN of the Docker Hub login of ECR's pull-through cache (not a secret value).
+    DOCKER_HUB_CACHE_LOGIN_ARN = "DockerHubCacheLoginArn"
     # Conditions
     THREE_AZS = "ThreeAzs"
     EFS_USES_IA = "EfsUsesInfrequentAccess"
     WEEKLY_BACKUPS = "WeeklyBackups"
     MONTHLY_BACKUPS = "MonthlyBackups"
     MONTHLY_COLD_STORAGE = "MonthlyBackupsMoveToColdStorage"
+    HAS_DOCKER_HUB_CACHE = "DockerHubCacheEnabled"
     # Resources
     FILE_SYSTEM = "FileSystem"
     EFS_SECURITY_GROUP = "EfsSecurityGroup"
@@ -168,6 +176,10 @@ class Data:
     EXEC_KEY = "ExecSessionKey"
     EXEC_LOG_GROUP = "ExecSessionLogGroup"
     EXEC_LOG_GROUP_NAME = f"/{PROJECT}/exec"
+    # ECR's pull-through cache of Docker Hub (herd_cfn/templates/docker_hub.py): the rule, and the settings
+    # of the repositories ECR creates under its prefix on a first pull.
+    DOCKER_HUB_CACHE_RULE = "DockerHubPullThroughCacheRule"
+    DOCKER_HUB_CACHE_REPOSITORIES = "DockerHubCacheRepositoryTemplate"
 
     @staticmethod
     def mount_target(az: str) -> str:
@@ -181,6 +193,8 @@ class Data:
     ADMIN_SECRET_NAME = f"{PROJECT}/openremote-admin"
     KEYCLOAK_SECRET_NAME = f"{PROJECT}/keycloak-admin"
     ECR_REPOSITORY_NAME = f"{PROJECT}/openremote-manager"
+    # Docker Hub's images through the cache: <account>.dkr.ecr.<region>.amazonaws.com/herd/docker-hub/<image>.
+    DOCKER_HUB_CACHE_PREFIX = f"{PROJECT}/docker-hub"
     # Every secret is JSON {"username": ..., "password": ...}; ECS reads one key with
     # "<secret arn>:password::" in a container's secrets.
     SECRET_PASSWORD_KEY = "password"
@@ -353,8 +367,10 @@ class Service:
     # The CIDRs of the manager's egress rules that differ between environments (service.manager_egress), in
     # template order; absent while every environment agrees.
     MANAGER_EGRESS_CIDRS = "ManagerEgressCidrs"
+    DOCKER_HUB_MIRROR = DOCKER_HUB_MIRROR  # where Docker Hub's images come from (docker.io or ECR's cache)
     # Conditions
     HAS_EMAIL = "HasEmailSecret"
+    USES_DOCKER_HUB_CACHE = USES_DOCKER_HUB_CACHE
     HAS_ALARM_EMAIL = "HasAlarmEmail"
     HAS_EXEC = "ExecuteCommandEnabled"
     # Plugin settings (service.<container>.environment/secrets): one parameter per name, made of a
@@ -496,6 +512,7 @@ class Pipeline:
     DOCKERFILE = "DockerfilePath"
     DOCKER_CONTEXT = "DockerBuildContext"
     DOCKER_HUB_SECRET_ARN = "DockerHubLoginArn"  # a Secrets Manager ARN, not a secret value
+    DOCKER_HUB_MIRROR = DOCKER_HUB_MIRROR  # the Dockerfile's base images: docker.io or ECR's cache
     TERMINATION_WAIT = "TerminationWaitMinutes"
     LOG_RETENTION = "LogRetentionDays"
     NOTIFICATION_EMAIL = "NotificationEmail"
@@ -504,6 +521,7 @@ class Pipeline:
     CREATE_CONNECTION = "CreateConnection"
     APPROVAL = "ApprovalRequired"
     USE_DOCKER_HUB_SECRET = "UseDockerHubSecret"
+    USES_DOCKER_HUB_CACHE = USES_DOCKER_HUB_CACHE
     HAS_NOTIFICATION_EMAIL = "HasNotificationEmail"
     # Resources
     ARTIFACT_BUCKET = "ArtifactBucket"

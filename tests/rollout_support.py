@@ -105,6 +105,11 @@ def add_environments(project_dir: Path, names: list[str], waves=None, build: boo
     for i, name in enumerate(names, start=1):
         env = json.loads(json.dumps(template))
         env["account_id"] = accounts[name] = f"{444444444440 + i:012d}"
+        # Each account has its own Docker Hub login: ECR takes only a secret of the rule's account.
+        login = env["data"].get("docker_hub_cache_secret_arn")
+        if login:
+            env["data"]["docker_hub_cache_secret_arn"] = login.replace(f":{template['account_id']}:",
+                                                                       f":{env['account_id']}:")
         env["domain"] = f"{name}.platform-dev.herd-itt.com"
         env["pipeline"]["branch"] = name  # each environment deploys from its own branch
         env["network"]["vpc_cidr"] = f"10.{100 + i}.0.0/16"

@@ -15,6 +15,17 @@ def parameter_values(stack: str, env: str, **overrides: str) -> dict[str, str]:
     return {**{p["ParameterKey"]: p["ParameterValue"] for p in values}, **overrides}
 
 
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def branches(item) -> list:
+    """An entry of a list as it may appear: itself, or both values of its Fn::If (AWS::NoValue dropped)."""
+    if isinstance(item, dict) and set(item) == {"Fn::If"}:
+        _, then, otherwise = item["Fn::If"]
+        return [value for branch in (then, otherwise) if branch != NO_VALUE for value in branches(branch)]
+    return [item]
+
+
 def of_type(template: dict, resource_type: str) -> dict[str, dict]:
     return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
 

@@ -28,8 +28,10 @@ ADMIN_PATH = "/herd-emulator/"  # the emulator's own requests, next to moto's /m
 class LocalAws:
     """moto's server (with herd-cfn's fixes) on 127.0.0.1, in a thread (:meth:`start`) or in the
     foreground (:meth:`serve`). Besides the AWS APIs it answers ``GET /herd-emulator/info`` (who it is, for
-    ``herd-cfn local``) and ``POST /herd-emulator/hosted-zone`` (a hosted zone an account already has on
-    AWS, with the id the parameters name: Route 53 assigns ids itself, so no AWS call can create it)."""
+    ``herd-cfn local``), ``POST /herd-emulator/hosted-zone`` (a hosted zone an account already has on
+    AWS, with the id the parameters name: Route 53 assigns ids itself, so no AWS call can create it) and
+    ``POST /herd-emulator/secret`` (likewise a secret with the complete ARN the parameters name: Secrets
+    Manager picks the ARN's last six characters itself)."""
 
     def __init__(self, port: int | None = None) -> None:
         self.port = port or free_port()
@@ -113,6 +115,40 @@ def seed_hosted_zone(account_id: str, zone_id: str, domain: str) -> bool:
     return True
 
 
+# A stand-in for the Docker Hub login that data.docker_hub_cache_secret_arn names (JSON keys ECR reads).
+EMULATED_DOCKER_HUB_LOGIN = '{"username": "herd-emulator", "accessToken": "not-a-docker-hub-token"}'
+
+
+def seed_secret(arn: str, secret_string: str = EMULATED_DOCKER_HUB_LOGIN) -> bool:
+    """The secret with this complete ARN (``...:secret:<name>-<6 characters>``), in the ARN's account and
+    region; False if it was there already."""
+    from moto.secretsmanager.models import secretsmanager_backends
+    from moto.secretsmanager.utils import SecretsManagerSecretIdentifier
+    from moto.utilities.id_generator import moto_id_manager
+
+    region, account_id = arn.split(":")[3:5]
+    name, suffix = arn.split(":secret:", 1)[1].rsplit("-", 1)
+    backend = secretsmanager_backends[account_id][region]
+    if arn in backend.secrets:
+        return False
+    identifier = SecretsManagerSecretIdentifier(account_id, region, name)
+    moto_id_manager.set_custom_id(identifier, suffix)
+    try:
+        backend.create_secret(name=name, secret_string=secret_string, secret_binary=None, description=None,
+                              tags=None, kms_key_id=None, client_request_token=None, replica_regions=[],
+                              force_overwrite=False)
+    finally:
+        moto_id_manager.unset_custom_id(identifier)
+    return True
+
+
+# POST /herd-emulator/<path>: what the request body must name, and what seeds it.
+_SEEDS = {
+    "hosted-zone": (("account_id", "zone_id", "domain"), seed_hosted_zone),
+    "secret": (("arn",), seed_secret),
+}
+
+
 def _admin(environ, start_response):
     import json
 
@@ -121,14 +157,14 @@ def _admin(environ, start_response):
     status, body = "404 Not Found", {"error": f"no such request: {method} {ADMIN_PATH}{path}"}
     if path == "info" and method == "GET":
         status, body = "200 OK", info()
-    elif path == "hosted-zone" and method == "POST":
+    elif path in _SEEDS and method == "POST":
+        fields, seed = _SEEDS[path]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         request = json.loads(environ["wsgi.input"].read(length) or b"{}")
         try:
-            created = seed_hosted_zone(request["account_id"], request["zone_id"], request["domain"])
-            status, body = "200 OK", {"created": created}
-        except (KeyError, TypeError) as exc:
-            status, body = "400 Bad Request", {"error": f"expected account_id, zone_id and domain ({exc})"}
+            status, body = "200 OK", {"created": seed(*(request[field] for field in fields))}
+        except (KeyError, TypeError, ValueError) as exc:
+            status, body = "400 Bad Request", {"error": f"expected {', '.join(fields)} ({exc!r})"}
     data = json.dumps(body).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(data)))])
     return [data]

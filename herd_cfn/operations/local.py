@@ -6,7 +6,8 @@ project's accounts simulated.
 command deploys the next one sees. With none running, ``--local`` starts a throwaway emulator inside the
 command, as before. Either way the emulator gets what the runbook's prerequisites say the accounts
 already have (the StackSet roles, once: ``herd-cfn bootstrap``; the hosted zone ``edge.hosted_zone_id``
-names). Nothing leaves this machine: fake credentials, loopback address only.
+names; the Docker Hub login ``data.docker_hub_cache_secret_arn`` names, with a stand-in value). Nothing
+leaves this machine: fake credentials, loopback address only.
 
 This module imports the emulator package only inside functions: it is the seam between the operations
 and moto (the persistent emulator is reached over HTTP only).
@@ -332,25 +333,45 @@ def _hosted_zones(project: Project, output_dir: Path) -> list[tuple[str, str, st
     return zones
 
 
-def _seed_hosted_zones(url: str, project: Project, output_dir: Path, progress: Progress) -> None:
+def _docker_hub_logins(project: Project, output_dir: Path) -> list[str]:
+    """The secret ARN of every Docker Hub login the data parameters name: the runbook's prerequisite too."""
+    data = registry.get(names.DATA)
+    logins = []
+    for env in project.environments.values():
+        arn = artifacts.load(output_dir, data, env.name).parameters.get(names.Data.DOCKER_HUB_CACHE_LOGIN_ARN, "")
+        if arn:
+            logins.append(arn)
+    return logins
+
+
+def _seed(url: str, what: str, path: str, body: dict) -> bool:
+    """Ask the emulator for something an account already has (``POST /herd-emulator/<path>``); True if new."""
+    request = urllib.request.Request(url + "/herd-emulator/" + path, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return bool(json.loads(response.read()).get("created"))
+    except (OSError, ValueError) as exc:
+        raise DeploymentError(f"the emulator on {url} refused the {what}: {exc}") from None
+
+
+def _seed_prerequisites(url: str, project: Project, output_dir: Path, progress: Progress) -> None:
     for account, zone_id, domain in _hosted_zones(project, output_dir):
-        body = json.dumps({"account_id": account, "zone_id": zone_id, "domain": domain}).encode()
-        request = urllib.request.Request(url + "/herd-emulator/hosted-zone", data=body, method="POST",
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=10) as response:
-                created = json.loads(response.read()).get("created")
-        except (OSError, ValueError) as exc:
-            raise DeploymentError(f"the emulator on {url} refused the hosted zone {zone_id}: {exc}") from None
-        if created:
+        if _seed(url, f"hosted zone {zone_id}", "hosted-zone",
+                 {"account_id": account, "zone_id": zone_id, "domain": domain}):
             progress.log(f"emulator: hosted zone {zone_id} ({domain}) in account {account}, as "
                          "edge.hosted_zone_id says the account has it")
+    for arn in _docker_hub_logins(project, output_dir):
+        if _seed(url, f"secret {arn}", "secret", {"arn": arn}):
+            progress.log(f"emulator: secret {arn.split(':secret:', 1)[1]} in account {arn.split(':')[4]} (a "
+                         "stand-in login), as data.docker_hub_cache_secret_arn says the account has it")
 
 
 def prepare(ctx: AwsContext, url: str, project: Project, output_dir: Path, progress: Progress,
             bootstrap: bool) -> None:
-    """What the accounts have before the first rollout: hosted zones, then (unless there) the StackSet roles."""
-    _seed_hosted_zones(url, project, output_dir, progress)
+    """What the accounts have before the first rollout: hosted zones and Docker Hub logins, then (unless
+    there) the StackSet roles."""
+    _seed_prerequisites(url, project, output_dir, progress)
     if not bootstrap:
         return
     missing = _roles_missing(ctx, project)

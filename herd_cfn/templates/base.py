@@ -113,6 +113,8 @@ class StackDefinition:
     config_model: type[BaseModel] | None = None
     # Cross-environment rules (e.g. CIDRs must not overlap); raise InputError.
     validate_project: Callable[[Project], None] | None = None
+    # Valid but worth saying: one line per finding ("<file>: <key> ..."), printed by the build as warnings.
+    warnings: Callable[[Project], list[str]] | None = None
     capabilities: Sequence[str] = ("CAPABILITY_NAMED_IAM",)
     # The project-dependent part of the template, if any (None: the template depends on no project).
     extend: Callable[[Project], Extension | None] | None = None

@@ -15,7 +15,7 @@ import pytest
 from herd_cfn import names
 from herd_cfn.emulator.fixes import recorded_only_types
 from herd_cfn.emulator.fixes._model import RECORDED
-from herd_cfn.emulator.server import LocalAws, account_session, skipped_resource_types
+from herd_cfn.emulator.server import LocalAws, account_session, seed_secret, skipped_resource_types
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 from tests.conftest import ROOT
@@ -83,6 +83,8 @@ def deployed():
                 deployed_env = result[env_name] = Deployed(server.endpoint_url, env)
                 edge = parameter_values(names.EDGE, env_name)
                 hosted_zone(env.account_id, edge[E.HOSTED_ZONE_ID], edge[E.DOMAIN])
+                # The Docker Hub login of ECR's pull-through cache, which the account has before the rollout.
+                seed_secret(parameter_values(names.DATA, env_name)[D.DOCKER_HUB_CACHE_LOGIN_ARN])
                 cfn = deployed_env.client("cloudformation")
                 for stack in (names.STACKSET_EXECUTION, *STACKS):
                     deployed_env.stacks[stack] = _create(cfn, stack, env_name)
@@ -163,6 +165,24 @@ def test_generated_secrets_are_readable(env):
         assert len(secret["password"]) == 32  # PasswordLength
         assert not set(secret["password"]) & set(string.punctuation + " ")  # ExcludePunctuation, no space
         assert secret["username"] in ("postgres", "admin")  # SecretStringTemplate kept
+
+
+def test_docker_hub_pull_through_cache_rule_and_repository_template(env):
+    ecr = env.client("ecr")
+    login = parameter_values(names.DATA, env.env.name)[D.DOCKER_HUB_CACHE_LOGIN_ARN]
+    (rule,) = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
+    assert (rule["ecrRepositoryPrefix"], rule["upstreamRegistryUrl"], rule["upstreamRegistry"]) == (
+        D.DOCKER_HUB_CACHE_PREFIX, "registry-1.docker.io", "docker-hub")
+    assert rule["credentialArn"] == login and rule["registryId"] == env.env.account_id
+    (template,) = ecr.describe_repository_creation_templates(
+        prefixes=[D.DOCKER_HUB_CACHE_PREFIX])["repositoryCreationTemplates"]
+    assert template["appliedFor"] == ["PULL_THROUGH_CACHE"]
+    assert template["encryptionConfiguration"] == {"encryptionType": "AES256"}
+    assert json.loads(template["lifecyclePolicy"])["rules"][1]["selection"]["countNumber"] == 5
+    # What the tasks pull: the account's own cache, which the rule serves.
+    image = parameter_values(names.SERVICE, env.env.name)[S.POSTGRES_IMAGE]
+    registry = f"{env.env.account_id}.dkr.ecr.{env.env.region}.amazonaws.com"
+    assert image.startswith(f"{registry}/{rule['ecrRepositoryPrefix']}/")
 
 
 def test_backup_vault_and_plan(env):

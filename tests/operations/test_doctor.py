@@ -66,12 +66,16 @@ def test_empty_emulator_everything_is_missing_and_each_finding_names_its_fix(aws
         assert f"fix: herd-cfn rollout --env {env} creates it as PENDING" in env_section
         assert f"fix: herd-cfn rollout --env {env} (the data stack creates it)" in env_section
     assert "herd-cfn rollout --env dev (the data stack creates it)" in fix_of(f"ECR .* not found in account {DEV}$")
+    login = fix_of(f"Docker Hub login .*{DEV}:secret:ecr-pullthroughcache/docker-hub-AbCdEf .* not found")
+    assert ("aws secretsmanager create-secret --region eu-west-1 --name ecr-pullthroughcache/docker-hub "
+            "--secret-string") in login and "data.docker_hub_cache_secret_arn" in login
     assert "Update pending connection" in section(out, "dev (").split("GitHub connection: not created yet")[1]
     assert "aws route53 create-hosted-zone --name platform-dev.herd-itt.com" in fix_of(
         f"hosted zone Z0000000000000000DEV .* not found in account {DEV}")
-    assert len(found) == 1 + 2 * 4  # the administration role; per env: role, connection, zone, repository
+    # the administration role; per env: role, connection, zone, repository, Docker Hub login
+    assert len(found) == 1 + 2 * 5
     # The AWS CLI is optional: a machine without it adds a warning, not a failure.
-    assert re.fullmatch(r"doctor: 9 things missing, [01] warnings?", out.splitlines()[-1])
+    assert re.fullmatch(r"doctor: 11 things missing, [01] warnings?", out.splitlines()[-1])
 
 
 def test_after_bootstrap_the_role_checks_pass(aws, project_copy, capsys):
@@ -226,6 +230,48 @@ def test_ecr_repository_without_image_warns_and_with_an_image_passes(aws, projec
     assert f"ok   ECR repository {repository} has images" in out
 
 
+def test_docker_hub_login_that_exists_passes(aws, project_copy, capsys):
+    from herd_cfn.emulator.server import seed_secret
+
+    login = load_project(project_copy / "parameters").environment("dev").data.docker_hub_cache_secret_arn
+    seed_secret(login)
+    _, out = doctor(capsys, aws.endpoint_url, project_copy, "--env", "dev")
+    assert ("ok   Docker Hub login ecr-pullthroughcache/docker-hub-AbCdEf: ECR caches Docker Hub's images under "
+            "herd/docker-hub/ with it") in section(out, "dev (")
+
+
+def test_docker_hub_cache_off_is_said_plainly_as_a_warning(aws, project_copy, capsys):
+    _write_env(project_copy, "dev", docker_hub_cache_secret_arn=None)
+    _, out = doctor(capsys, aws.endpoint_url, project_copy, "--env", "dev")
+    dev = section(out, "dev (")
+    assert ("warn Docker Hub pull-through cache is off (data.docker_hub_cache_secret_arn not set): tasks and image "
+            "builds pull Docker Hub images from Docker Hub itself, anonymously, 10 pulls an hour per IP address") in dev
+    assert "fix: create a Docker Hub access token" in dev and "--name ecr-pullthroughcache/docker-hub " in dev
+    assert not [what for what, _ in failures(out) if "Docker Hub" in what]
+
+
+def test_docker_hub_login_scheduled_for_deletion_is_missing(aws, project_copy, capsys):
+    from herd_cfn.emulator.server import seed_secret
+
+    login = load_project(project_copy / "parameters").environment("dev").data.docker_hub_cache_secret_arn
+    seed_secret(login)
+    client(aws.endpoint_url, DEV, "secretsmanager").delete_secret(SecretId=login, RecoveryWindowInDays=7)
+    _, out = doctor(capsys, aws.endpoint_url, project_copy, "--env", "dev")
+    assert "FAIL Docker Hub login ecr-pullthroughcache/docker-hub-AbCdEf is scheduled for deletion" in out
+    assert f"fix: aws secretsmanager restore-secret --region {REGION} --secret-id {login}" in out
+
+
+def test_docker_hub_login_under_a_customer_key_warns(aws, project_copy, capsys):
+    secrets = client(aws.endpoint_url, DEV, "secretsmanager")
+    key = client(aws.endpoint_url, DEV, "kms").create_key()["KeyMetadata"]["Arn"]
+    created = secrets.create_secret(Name="ecr-pullthroughcache/docker-hub", KmsKeyId=key,
+                                    SecretString='{"username": "herd", "accessToken": "t"}')
+    _write_env(project_copy, "dev", docker_hub_cache_secret_arn=created["ARN"])
+    _, out = doctor(capsys, aws.endpoint_url, project_copy, "--env", "dev")
+    assert f"warn Docker Hub login {created['ARN'].split(':secret:')[1]} is encrypted with the key {key}" in out
+    assert "AWSServiceRoleForECRPullThroughCache" in out and "aws/secretsmanager" in out
+
+
 def test_missing_credentials_is_one_finding(aws, project_copy, capsys, monkeypatch, tmp_path):
     for variable in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
         monkeypatch.delenv(variable, raising=False)
@@ -283,6 +329,8 @@ def test_local_emulator_is_bootstrapped(project_copy, capsys):
     assert "ok   StackSet execution role" in out
     # The emulator has the hosted zone the parameters name (a prerequisite of the accounts), nothing deployed.
     assert "ok   hosted zone Z0000000000000000DEV (platform-dev.herd-itt.com)" in out
+    # ...and the Docker Hub login data.docker_hub_cache_secret_arn names (a stand-in value).
+    assert "ok   Docker Hub login ecr-pullthroughcache/docker-hub-AbCdEf: ECR caches Docker Hub's images" in out
     whats = [what for what, _ in failures(out)]
     assert [w.split(" ")[1] for w in whats] == ["GitHub", "ECR"], whats
 

@@ -154,7 +154,8 @@ def test_builds_pushes_and_writes_the_deploy_artifacts(aws, account, workdir):
     calls = (workdir.parent / "docker.log").read_text().splitlines()
     assert calls[0] == f"login --username AWS --password-stdin {ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com"
     assert calls[1] == f"password:{ACCOUNT}-auth-token"  # moto's token, piped from aws ecr get-login-password
-    assert calls[2] == f"build --file Dockerfile --tag {image_uri} --build-arg GIT_COMMIT={COMMIT} ."
+    assert calls[2] == (f"build --file Dockerfile --tag {image_uri} --build-arg GIT_COMMIT={COMMIT} "
+                        "--build-arg DOCKER_HUB_MIRROR=docker.io .")  # no mirror set: Docker Hub itself
     assert calls[3] == f"push {image_uri}"
     assert len(calls) == 4
 
@@ -187,6 +188,18 @@ def test_docker_hub_login_when_credentials_are_given(aws, account, workdir):
     assert "login --username herd --password-stdin" in calls
     assert calls[calls.index("login --username herd --password-stdin") + 1] == "password:s3cret"
     assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_docker_hub_base_images_through_the_cache_when_the_project_says_so(aws, account, workdir):
+    """The pipeline stack sets DOCKER_HUB_MIRROR to ECR's cache; the one ECR login covers it (same registry)."""
+    mirror = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{names.Data.DOCKER_HUB_CACHE_PREFIX}"
+    result = run_buildspec(build_env(aws, workdir, DOCKER_HUB_MIRROR=mirror), workdir)
+    assert result.returncode == 0, result.stderr
+    calls = (workdir.parent / "docker.log").read_text().splitlines()
+    (build,) = [call for call in calls if call.startswith("build ")]
+    assert f" --build-arg DOCKER_HUB_MIRROR={mirror} " in build
+    (login,) = [call for call in calls if call.startswith("login ")]
+    assert login.endswith(" " + mirror.split("/")[0])
 
 
 @pytest.mark.parametrize("variable", ["REPOSITORY_URI", "TASK_FAMILY", "CONTAINER_NAME", "APPSPEC_YAML"])

@@ -299,9 +299,9 @@ def test_bad_data_section_gives_one_clear_error(project_copy, env, change, key, 
 
 # --- deployment to moto --------------------------------------------------------------------------
 
-def _deploy(cfn, stack: str, env: str) -> dict:
+def _deploy(cfn, stack: str, env: str, **overrides: str) -> dict:
     """The template of output/ as it is (herd_cfn.emulator.fixes fills what moto lacks for it)."""
-    parameters = parameter_values(stack, env)
+    parameters = parameter_values(stack, env, **overrides)
     cfn.create_stack(
         StackName=names.stack_name(stack), TemplateBody=(OUTPUT / "templates" / f"{stack}.yaml").read_text(),
         Capabilities=["CAPABILITY_NAMED_IAM"],
@@ -427,3 +427,23 @@ def test_ecr_repository_in_moto(deployed):
     assert repository["imageScanningConfiguration"] == {}
     with pytest.raises(ecr.exceptions.LifecyclePolicyNotFoundException):
         ecr.get_lifecycle_policy(repositoryName=repository["repositoryName"])
+
+
+def test_docker_hub_cache_in_moto_with_the_login_and_without_it(deployed, aws, project):
+    """dev names a login: the rule and its repositories' template exist. Without one (another account, the
+    same template) neither does, and nothing else changes."""
+    ecr = deployed["clients"]["ecr"]
+    login = parameter_values(names.DATA, "dev")[D.DOCKER_HUB_CACHE_LOGIN_ARN]
+    (rule,) = ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"]
+    assert (rule["ecrRepositoryPrefix"], rule["credentialArn"]) == (D.DOCKER_HUB_CACHE_PREFIX, login)
+    assert [t["prefix"] for t in ecr.describe_repository_creation_templates()["repositoryCreationTemplates"]] == [
+        D.DOCKER_HUB_CACHE_PREFIX]
+
+    session = account_session(aws.endpoint_url, "444444444444", project.environment("dev").region)
+    cfn, other_ecr = (session.client(name, endpoint_url=aws.endpoint_url) for name in ("cloudformation", "ecr"))
+    _deploy(cfn, names.NETWORK, "dev")
+    stack = _deploy(cfn, names.DATA, "dev", **{D.DOCKER_HUB_CACHE_LOGIN_ARN: ""})
+    assert stack["StackStatus"] == "CREATE_COMPLETE"
+    assert other_ecr.describe_pull_through_cache_rules()["pullThroughCacheRules"] == []
+    assert other_ecr.describe_repository_creation_templates()["repositoryCreationTemplates"] == []
+    assert set(_outputs(stack)) == set(_outputs(deployed["data"]))

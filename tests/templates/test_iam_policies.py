@@ -16,6 +16,7 @@ from cfn_flip import load_yaml
 from herd_cfn import names
 from herd_cfn.templates import registry
 from tests.conftest import ROOT
+from tests.template_support import branches
 
 IDENTITY_POLICY_TYPES = {"AWS::IAM::Role", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
 
@@ -47,7 +48,8 @@ def _documents(template: dict):
         kind = "identity" if resource["Type"] in IDENTITY_POLICY_TYPES else "resource"
         if name == names.Bootstrap.PERMISSIONS_BOUNDARY:
             kind = "boundary"  # a ceiling: Resource "*" there widens nothing
-        for policy in props.get("Policies", []) or []:
+        # A policy or statement under an Fn::If (an optional part) is checked as if its condition held.
+        for policy in (p for entry in props.get("Policies", []) or [] for p in branches(entry)):
             if isinstance(policy, dict) and "PolicyDocument" in policy:
                 yield name, kind, policy["PolicyDocument"]
         for key in ("PolicyDocument", "AssumeRolePolicyDocument", "KeyPolicy", "AccessPolicy", "FileSystemPolicy",
@@ -61,7 +63,7 @@ def _statements():
     for stack in registry.all_stacks():
         template = load_yaml(stack.template_body())
         for resource, kind, document in _documents(template):
-            for statement in _as_list(document["Statement"]):
+            for statement in (s for entry in _as_list(document["Statement"]) for s in branches(entry)):
                 if isinstance(statement, dict) and "Action" in statement:
                     yield stack.name, resource, kind, statement
 

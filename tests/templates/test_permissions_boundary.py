@@ -24,6 +24,7 @@ from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks.bootstrap import execution_policy
 from herd_cfn.templates.stacks.bootstrap.workloads import Workloads, allowed_actions
 from tests.conftest import ROOT
+from tests.template_support import branches
 
 B = names.Bootstrap
 TEMPLATES = ROOT / "output" / "templates"
@@ -104,7 +105,8 @@ def _role_actions() -> dict[str, set[str]]:
     for stack, template in STACKSET_TEMPLATES.items():
         for name, resource in template["Resources"].items():
             props = resource.get("Properties", {})
-            documents = [p["PolicyDocument"] for p in props.get("Policies", [])] if resource["Type"] == (
+            documents = [p["PolicyDocument"] for entry in props.get("Policies", [])
+                         for p in branches(entry)] if resource["Type"] == (
                 "AWS::IAM::Role") else [props["PolicyDocument"]] if resource["Type"] == "AWS::IAM::Policy" else []
             for document in documents:
                 for action in allowed_actions(document):

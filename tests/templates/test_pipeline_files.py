@@ -33,9 +33,22 @@ def test_reference_dockerfile_pins_its_base_images_and_bakes_the_deployment():
     assert args["JDK_IMAGE"].startswith("public.ecr.aws/docker/library/eclipse-temurin:21.")
     assert args["NODE_IMAGE"].startswith("public.ecr.aws/docker/library/node:")
     assert args["OPENREMOTE_VERSION"][0].isdigit(), "a version, not latest"
-    assert "FROM openremote/manager:${OPENREMOTE_VERSION}" in text
+    assert "FROM ${DOCKER_HUB_MIRROR}/openremote/manager:${OPENREMOTE_VERSION}" in text
     assert "./gradlew clean installDist" in text
     assert "COPY --from=build /project/deployment/build/image /deployment" in text
+
+
+def test_docker_hub_base_images_come_from_the_mirror_and_nothing_else_pulls_from_docker_hub():
+    """Every FROM is a build arg: ECR Public's copies, or DOCKER_HUB_MIRROR (docker.io unless the pipeline
+    passes ECR's cache), and no `# syntax=` line makes BuildKit fetch its frontend from Docker Hub."""
+    text = DOCKERFILE.read_text()
+    args = dict(line.removeprefix("ARG ").split("=", 1) for line in text.splitlines()
+                if line.startswith("ARG ") and "=" in line)
+    assert args["DOCKER_HUB_MIRROR"] == "docker.io", "a local docker build without the pipeline still works"
+    assert not [line for line in text.splitlines() if line.replace(" ", "").lower().startswith("#syntax=")]
+    bases = [line.split()[1] for line in text.splitlines() if line.startswith("FROM ")]
+    assert bases == ["${NODE_IMAGE}", "${JDK_IMAGE}", "${DOCKER_HUB_MIRROR}/openremote/manager:${OPENREMOTE_VERSION}"]
+    assert all(args[name].startswith("public.ecr.aws/") for name in ("NODE_IMAGE", "JDK_IMAGE"))
 
 
 def _write(project_copy, env: str, **changes):

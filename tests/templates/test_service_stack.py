@@ -14,7 +14,7 @@ from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.errors import InputError
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
-from tests.template_support import of_type, parameter_values, props
+from tests.template_support import branches, of_type, parameter_values, props
 
 S = names.Service
 E = names.Edge
@@ -114,7 +114,7 @@ def test_tasks_that_mount_efs_attach_the_data_stacks_client_group(template):
 
 def _statements(template: dict):
     for name, role in of_type(template, "AWS::IAM::Role").items():
-        for policy in role["Properties"].get("Policies", []):
+        for policy in (p for entry in role["Properties"].get("Policies", []) for p in branches(entry)):
             for statement in policy["PolicyDocument"]["Statement"]:
                 yield name, statement
     for name, key in of_type(template, "AWS::KMS::Key").items():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
 
 from herd_cfn.build import render
@@ -36,6 +37,10 @@ def run(args: argparse.Namespace, out: Callable[[str], None] = print) -> int:
     stacks = registry.select(args.stack)
     environments = [project.environment(name).name for name in args.env] if args.env else None
     artifacts = render.render(project, stacks, environments)
+    # Valid input that still deserves a line (e.g. no Docker Hub cache): said once everything rendered.
+    for stack in stacks:
+        for line in stack.warnings(project) if stack.warnings else ():
+            print(f"warning: {line}", file=sys.stderr)
     full = not args.stack and not args.env
     if full:
         artifacts += render.picture_artifacts(project)

@@ -33,6 +33,7 @@ FIXES = (
     "ecs_service_and_task_definition",
     "developer_tools",
     "recorded_only",
+    "ecr_pull_through_cache",
     "resource_policies",
     "wafv2_resources",
     "elbv2_forward_config",

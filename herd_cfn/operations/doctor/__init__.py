@@ -93,6 +93,8 @@ def environment_section(ctx: AwsContext, project: Project, env: Environment, bas
     if names.DATA in registry.names():
         section.add(guarded("ecr:DescribeRepositories and ecr:ListImages", account,
                             lambda: deployment_checks.image(ctx, env)))
+        section.add(guarded("secretsmanager:DescribeSecret", account,
+                            lambda: deployment_checks.docker_hub_login(ctx, env)))
     return section
 
 

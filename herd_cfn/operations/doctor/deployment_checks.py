@@ -1,5 +1,5 @@
 """Checks of what a deployment needs besides the roles: the GitHub connection, DNS (hosted zone or
-certificate) and the manager's image in ECR.
+certificate), the manager's image in ECR and the Docker Hub login of ECR's pull-through cache.
 
 Settings are found by field name in whichever section of the environment file holds them (the registry
 decides which stack owns what), so moving a field to another stack's section needs no change here.
@@ -14,7 +14,7 @@ from herd_cfn.config.environments import Environment
 from herd_cfn.operations.aws import AwsContext, translate_errors, unless_missing
 from herd_cfn.operations.doctor.findings import Finding, missing, ok, warn
 from herd_cfn.operations.status import CONNECTION_CONSOLE, InstanceStatus, connection_arn, connection_state
-from herd_cfn.templates import registry
+from herd_cfn.templates import docker_hub, registry
 
 
 def setting(env: Environment, field: str) -> tuple[str, Any] | None:
@@ -168,3 +168,43 @@ def image(ctx: AwsContext, env: Environment) -> Finding:
                     f"push to the {branch} branch (or run the pipeline once); until then the manager runs the public "
                     f"image {public}")
     return ok(f"ECR repository {repository} has images")
+
+
+# --- the Docker Hub login of ECR's pull-through cache --------------------------------------------------------
+
+def _store_login(env: Environment, name: str, key: str) -> str:
+    return (f"create a Docker Hub access token (read-only public repositories is enough), store it: aws secretsmanager "
+            f"create-secret --region {env.region} --name {name} --secret-string "
+            "'{\"username\":\"<Docker Hub user>\",\"accessToken\":\"<token>\"}' "
+            f"(in account {env.account_id}), put the ARN it prints in {env.file}: {key}, then "
+            f"herd-cfn build and {rollout(env)}")
+
+
+def docker_hub_login(ctx: AwsContext, env: Environment) -> Finding:
+    """The secret ECR's pull-through cache logs in to Docker Hub with (docs/operating.md, Docker Hub pull limits)."""
+    found = setting(env, "docker_hub_cache_secret_arn")
+    key, arn = found if found else ("data.docker_hub_cache_secret_arn", None)
+    default_name = f"{docker_hub.SECRET_NAME_PREFIX}docker-hub"
+    if not arn:
+        return warn(f"Docker Hub pull-through cache is off ({key} not set): tasks and image builds pull Docker Hub "
+                    "images from Docker Hub itself, anonymously, 10 pulls an hour per IP address (a task that "
+                    "keeps restarting can be refused with toomanyrequests)",
+                    _store_login(env, default_name, key))
+    name = arn.split(":secret:", 1)[1]
+    secrets = ctx.client(ctx.session(env.account_id, env.region), "secretsmanager")
+    with translate_errors(f"reading secret {arn}"):
+        secret = unless_missing(lambda: secrets.describe_secret(SecretId=arn), "ResourceNotFoundException")
+    if secret is None:
+        return missing(f"Docker Hub login {arn} ({key}) not found in account {env.account_id}: ECR cannot make the "
+                       "pull-through cache rule without it, so the data stack fails",
+                       _store_login(env, name.rsplit("-", 1)[0], key))
+    if secret.get("DeletedDate"):
+        return missing(f"Docker Hub login {name} is scheduled for deletion",
+                       f"aws secretsmanager restore-secret --region {env.region} --secret-id {arn}")
+    if secret.get("KmsKeyId"):
+        return warn(f"Docker Hub login {name} is encrypted with the key {secret['KmsKeyId']}: ECR reads it with its "
+                    "service-linked role AWSServiceRoleForECRPullThroughCache, which may decrypt with that key only "
+                    "if the key's policy lets it",
+                    "allow that role kms:Decrypt in the key's policy, or store the login with the AWS managed key "
+                    "aws/secretsmanager (the default)")
+    return ok(f"Docker Hub login {name}: ECR caches Docker Hub's images under {docker_hub.PREFIX}/ with it")

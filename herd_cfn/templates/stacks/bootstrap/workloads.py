@@ -47,7 +47,7 @@ class Workloads:
                     actions |= allowed_actions(props["PolicyDocument"])
                 if kind != ROLE_TYPE:
                     continue
-                for policy in props.get("Policies", []):
+                for policy in _policies(props.get("Policies", [])):
                     actions |= allowed_actions(policy["PolicyDocument"])
                 managed |= {_managed_policy_name(stack, logical_id, arn) for arn in props.get("ManagedPolicyArns", [])}
                 services |= _trusted_services(props["AssumeRolePolicyDocument"])
@@ -58,6 +58,17 @@ def allowed_actions(document: dict[str, Any]) -> set[str]:
     """Every action an Allow statement of the policy document names, in both branches of an Fn::If."""
     return {action for statement in _statements(document["Statement"]) if statement.get("Effect") == "Allow"
             for action in _as_list(statement.get("Action", []))}
+
+
+def _policies(node: Any) -> Iterator[dict[str, Any]]:
+    """The inline policies of a role, an optional one (under an Fn::If) in both branches."""
+    if isinstance(node, list):
+        for item in node:
+            yield from _policies(item)
+    elif isinstance(node, dict) and "Fn::If" in node:
+        yield from _policies(node["Fn::If"][1:])
+    elif isinstance(node, dict) and "PolicyDocument" in node:
+        yield node
 
 
 def _statements(node: Any) -> Iterator[dict[str, Any]]:

@@ -5,7 +5,7 @@ service or the pipeline is torn down or replaced.
   image that writes to it: PostgreSQL's data directory and the manager's ``/storage``;
 - AWS Backup: a vault and a plan (daily, optionally weekly and monthly) for the file system;
 - Secrets Manager secrets with generated passwords (database, OpenRemote admin, Keycloak admin);
-- the ECR repository of the custom manager image;
+- the ECR repository of the custom manager image, and ECR's pull-through cache of Docker Hub (``pull_cache``);
 - the key and log group of ECS Exec sessions (``exec_sessions``).
 
 What the service stack must do with the exports: put tasks that mount EFS in the exported "EFS
@@ -45,14 +45,16 @@ from troposphere import (
 
 from herd_cfn import names
 from herd_cfn.fields import LOG_RETENTION_DAYS
-from herd_cfn.templates.base import Input, StackDefinition
+from herd_cfn.templates.base import Input, StackDefinition, optional_input
 from herd_cfn.templates.helpers import RETAIN, name_tags, network, output, skip
-from herd_cfn.templates.stacks.data import exec_sessions
+from herd_cfn.templates.stacks.data import exec_sessions, pull_cache
 from herd_cfn.templates.stacks.data.config import (
+    CACHE_SECRET_PATTERN,
     EFS_IA_TRANSITIONS,
     EFS_THROUGHPUT_MODES,
     DataConfig,
     validate_project,
+    warnings,
 )
 
 D = names.Data
@@ -140,6 +142,9 @@ INPUTS = (
           lambda env: env.data.ecr_images_to_keep, type="Number", min_value=2, max_value=10000),
     Input(D.EXEC_LOG_RETENTION, "ECS Exec session log retention (days)", lambda env: env.data.exec_log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
+    optional_input(D.DOCKER_HUB_CACHE_LOGIN_ARN,
+                   "Docker Hub login of ECR's pull-through cache (secret ecr-pullthroughcache/...); empty: no cache",
+                   lambda env: env.data.docker_hub_cache_secret_arn, CACHE_SECRET_PATTERN),
 )
 
 
@@ -159,6 +164,7 @@ def build(t: Template) -> None:
     _backup(t)
     _secrets(t)
     _repository(t)
+    pull_cache.build(t)
     exec_sessions.build(t)
     _outputs(t)
 
@@ -366,16 +372,8 @@ _KEEP_PLACEHOLDER = "__IMAGES_TO_KEEP__"
 
 
 def _lifecycle_policy_text() -> Sub:
-    rules = {"rules": [
-        {"rulePriority": 1, "description": "Expire untagged images a day after push",
-         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                       "countNumber": 1},
-         "action": {"type": "expire"}},
-        # ECR requires the "any" rule to have the highest priority number.
-        {"rulePriority": 2, "description": "Keep the newest images (the running one and rollback targets)",
-         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": _KEEP_PLACEHOLDER},
-         "action": {"type": "expire"}},
-    ]}
+    rules = pull_cache.lifecycle_rules(_KEEP_PLACEHOLDER,
+                                       "Keep the newest images (the running one and rollback targets)")
     text = json.dumps(rules, separators=(",", ":"), sort_keys=True)
     return Sub(text.replace(f'"{_KEEP_PLACEHOLDER}"', "${" + D.ECR_IMAGES_TO_KEEP + "}"))
 
@@ -437,4 +435,5 @@ STACK = StackDefinition(
     config_key="data",
     config_model=DataConfig,
     validate_project=validate_project,
+    warnings=warnings,
 )

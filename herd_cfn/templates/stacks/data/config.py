@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
+from herd_cfn import fields
 from herd_cfn.errors import InputError
-from herd_cfn.fields import LogRetentionDays, StrictModel
+from herd_cfn.fields import LogRetentionDays, StrictModel, Text, matching
+from herd_cfn.templates import docker_hub
 
 # AWS Backup refuses a lifecycle whose DeleteAfterDays is less than MoveToColdStorageAfterDays + 90.
 COLD_STORAGE_MINIMUM_DAYS = 90
@@ -23,6 +25,31 @@ IaTransition = Literal[
 ]
 EFS_THROUGHPUT_MODES: tuple[str, ...] = get_args(ThroughputMode)
 EFS_IA_TRANSITIONS: tuple[str, ...] = get_args(IaTransition)
+
+# ECR's pull-through cache of Docker Hub (herd_cfn/templates/docker_hub.py). The secret holds the JSON keys
+# "username" and "accessToken" (a Docker Hub access token); AWS::ECR::PullThroughCacheRule's CredentialArn
+# takes at most 612 characters and only a secret whose name starts with "ecr-pullthroughcache/", in the
+# rule's own account and region (AWS: "Creating a pull through cache rule in Amazon ECR").
+CACHE_SECRET_KEY = "data.docker_hub_cache_secret_arn"
+CACHE_SECRET_EXAMPLE = (f"arn:aws:secretsmanager:eu-west-1:123456789012:secret:{docker_hub.SECRET_NAME_PREFIX}"
+                        "docker-hub-AbCdEf (the complete ARN)")
+CACHE_SECRET_PATTERN = (r"arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:"
+                        + docker_hub.SECRET_NAME_PREFIX + r"[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}")
+
+
+def _cache_secret_name(value: str) -> str:
+    name = value.split(":secret:", 1)[1]
+    if not name.startswith(docker_hub.SECRET_NAME_PREFIX):
+        raise ValueError(f"the secret's name must start with {docker_hub.SECRET_NAME_PREFIX!r}: Amazon ECR takes no "
+                         f"other secret for a pull-through cache rule; got the name {name!r} (create one named "
+                         f"{docker_hub.SECRET_NAME_PREFIX}docker-hub)")
+    return value
+
+
+CacheSecretArn = Annotated[str, Text(612, fields.ARN_CHARSET, fields.ARN_WORDS,
+                                     "AWS::ECR::PullThroughCacheRule CredentialArn"),
+                           matching(fields.SECRET_ARN_PATTERN, CACHE_SECRET_EXAMPLE),
+                           AfterValidator(_cache_secret_name)]
 
 
 class BackupConfig(StrictModel):
@@ -73,13 +100,39 @@ class DataConfig(StrictModel):
                                                                 "running image and the one a rollback returns to)")
     exec_log_retention_days: LogRetentionDays = Field(
         365, description="Retention (days) of the ECS Exec session log /herd/exec: who did what in a task")
+    docker_hub_cache_secret_arn: CacheSecretArn | None = Field(
+        None, description="Secrets Manager secret (JSON keys username, accessToken: a Docker Hub access token), "
+                          f"named {docker_hub.SECRET_NAME_PREFIX}..., in this environment's account and region: "
+                          "ECR caches Docker Hub's images with it and tasks and builds pull them from ECR; none = "
+                          "they pull from Docker Hub anonymously, within its pull limit")
 
 
 def validate_project(project) -> None:
-    """Rules that need the environment around the data section (production or not)."""
+    """Rules that need the environment around the data section (production or not, its account)."""
     for env in project.environments.values():
         days = env.data.backup.daily_retention_days
         if env.production and days < PRODUCTION_MIN_DAILY_RETENTION_DAYS:
             raise InputError(str(env.file), "data.backup.daily_retention_days",
                              f"a production environment keeps daily backups at least "
                              f"{PRODUCTION_MIN_DAILY_RETENTION_DAYS} days, got {days}")
+        _cache_secret_in_account(env)
+
+
+def _cache_secret_in_account(env) -> None:
+    arn = env.data.docker_hub_cache_secret_arn
+    if not arn:
+        return
+    region, account = arn.split(":")[3:5]
+    if (account, region) != (env.account_id, env.region):
+        raise InputError(str(env.file), CACHE_SECRET_KEY,
+                         f"the secret must be in this environment's account {env.account_id} and region "
+                         f"{env.region}, as ECR requires for a pull-through cache rule; got account {account}, "
+                         f"region {region}")
+
+
+def warnings(project) -> list[str]:
+    """The build's warning lines: environments whose tasks and builds pull from Docker Hub anonymously."""
+    return [f"{env.file}: {CACHE_SECRET_KEY} is not set: no ECR pull-through cache in {env.name}; its tasks pull "
+            f"their Docker Hub images from Docker Hub itself, anonymously (10 pulls an hour per IP address), and so "
+            f"does the image build (docs/operating.md, 'Docker Hub pull limits')"
+            for env in project.environments.values() if not docker_hub.enabled(env)]

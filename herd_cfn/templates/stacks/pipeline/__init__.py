@@ -36,6 +36,7 @@ from troposphere import (
 
 from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS
+from herd_cfn.templates import docker_hub
 from herd_cfn.templates.base import Input, StackDefinition, optional_input
 from herd_cfn.templates.helpers import RETAIN, given, output, service_role, skip
 from herd_cfn.templates.stacks.pipeline import deploy_hooks
@@ -126,6 +127,7 @@ INPUTS = (
                    constraint="empty or an e-mail address"),
     Input(P.DOMAIN, "Public DNS name of the platform (Host and TLS name of the health check)",
           lambda env: env.domain, allowed_pattern=r"^[a-z0-9.-]+$", constraint="a lower-case DNS name"),
+    docker_hub.mirror_input(),
 )
 
 
@@ -138,6 +140,7 @@ def build(t: Template) -> None:
     t.add_condition(P.APPROVAL, Equals(Ref(P.REQUIRE_APPROVAL), "true"))
     t.add_condition(P.USE_DOCKER_HUB_SECRET, given(P.DOCKER_HUB_SECRET_ARN))
     t.add_condition(P.HAS_NOTIFICATION_EMAIL, given(P.NOTIFICATION_EMAIL))
+    docker_hub.add_condition(t)
 
     _artifact_bucket(t)
     t.add_resource(codeconnections.Connection(
@@ -213,6 +216,7 @@ def _build_project(t: Template) -> None:
         plain("DOCKERFILE", Ref(P.DOCKERFILE)),
         plain("DOCKER_BUILD_CONTEXT", Ref(P.DOCKER_CONTEXT)),
         plain("APPSPEC_YAML", appspec_text()),
+        plain("DOCKER_HUB_MIRROR", Ref(P.DOCKER_HUB_MIRROR)),  # docker/Dockerfile's FROM of openremote/manager
     ]
     # One Fn::If per optional entry (AWS::NoValue drops it), not two copies of the whole list: the template's
     # size is the budget. troposphere's validator takes an entry only as a dict, hence to_dict().

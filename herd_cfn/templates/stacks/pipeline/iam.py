@@ -16,6 +16,7 @@ from awacs.aws import (
 from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Sub
 
 from herd_cfn import names
+from herd_cfn.templates import docker_hub
 from herd_cfn.templates.helpers import imported, log_group_arns
 from herd_cfn.templates.lambdas.iam import code_statements
 
@@ -126,6 +127,10 @@ def build_statements() -> list:
         _allow(["ecs:DescribeTaskDefinition"], ANY_RESOURCE),
         If(P.USE_DOCKER_HUB_SECRET,
            _allow(["secretsmanager:GetSecretValue"], [Ref(P.DOCKER_HUB_SECRET_ARN)]),
+           NoValue),
+        # The Dockerfile's Docker Hub base images through ECR's cache, the first pull included (docker_hub.py).
+        If(P.USES_DOCKER_HUB_CACHE,
+           _allow([*docker_hub.PULL_ACTIONS, *docker_hub.FIRST_PULL_ACTIONS], [docker_hub.cached_repositories()]),
            NoValue),
     ]
 

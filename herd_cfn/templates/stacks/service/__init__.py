@@ -23,6 +23,7 @@ from troposphere import (
 )
 
 from herd_cfn import names
+from herd_cfn.templates import docker_hub
 from herd_cfn.templates.base import Extension, StackDefinition, combined
 from herd_cfn.templates.helpers import given, output
 from herd_cfn.templates.stacks.service import (
@@ -45,6 +46,7 @@ def _conditions(t: Template) -> None:
     t.add_condition(S.HAS_EMAIL, given(S.EMAIL_SECRET_ARN))
     t.add_condition(S.HAS_ALARM_EMAIL, given(S.ALARM_EMAIL))
     t.add_condition(S.HAS_EXEC, Equals(Ref(S.EXEC), "true"))
+    docker_hub.add_condition(t)
 
 
 def _outputs(t: Template) -> None:

@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, model_validator
 
 from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, Text, matching
+from herd_cfn.templates import docker_hub
 from herd_cfn.templates.base import Input, optional_input
 from herd_cfn.templates.helpers import ANYWHERE
 
@@ -286,9 +287,11 @@ class ServiceConfig(StrictModel):
 INPUTS = (
     Input(S.DOMAIN, "Public DNS name (OR_HOSTNAME)",
           lambda env: env.domain, allowed_pattern=r"^[a-z0-9.-]+\.[a-z]{2,63}$"),
-    Input(S.MANAGER_IMAGE, "Manager image before the first pipeline run", lambda env: env.service.manager_image),
-    Input(S.KEYCLOAK_IMAGE, "Keycloak image", lambda env: env.service.keycloak_image),
-    Input(S.POSTGRES_IMAGE, "PostgreSQL image", lambda env: env.service.postgres_image),
+    # Docker Hub images through ECR's pull-through cache when the environment has one (templates/docker_hub.py).
+    Input(S.MANAGER_IMAGE, "Manager image before the first pipeline run",
+          lambda env: docker_hub.image(env, env.service.manager_image)),
+    Input(S.KEYCLOAK_IMAGE, "Keycloak image", lambda env: docker_hub.image(env, env.service.keycloak_image)),
+    Input(S.POSTGRES_IMAGE, "PostgreSQL image", lambda env: docker_hub.image(env, env.service.postgres_image)),
     Input(S.MANAGER_CPU, "Manager CPU units", lambda env: env.service.manager.cpu, allowed_values=ALL_CPU),
     Input(S.MANAGER_MEMORY, "Manager memory (MiB)", lambda env: env.service.manager.memory,
           **MEMORY_RANGE),
@@ -314,4 +317,5 @@ INPUTS = (
                    lambda env: env.service.alarm_email, EMAIL_PATTERN),
     Input(S.EXEC, "ECS Exec into the tasks", lambda env: env.service.execute_command,
           allowed_values=("true", "false")),
+    docker_hub.mirror_input(),
 )

@@ -1,5 +1,6 @@
 """IAM roles of the tasks. One execution role serves the three task families: ECS's agent uses it to
-pull images, write logs and fetch the secrets a task definition names (its credentials never reach a
+pull images (from the data stack's repository and, with the Docker Hub cache, from ECR's cached
+repositories), write logs and fetch the secrets a task definition names (its credentials never reach a
 container). The task roles, which containers do get, only allow the EFS mounts of their own access
 points (IAM-authorised mounts)."""
 
@@ -10,12 +11,14 @@ from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, St
 from awacs.sts import AssumeRole
 from troposphere import AccountId, GetAtt, If, NoValue, Ref, Sub, Template, iam
 
+from herd_cfn.templates import docker_hub
 from herd_cfn.templates.helpers import D, S, data
 
 
-def _role(t: Template, name: str, statements: list[Statement]) -> None:
+def _role(t: Template, name: str, statements: list[Statement], *more_policies: If) -> None:
     policies = [iam.Policy(PolicyName="task", PolicyDocument=PolicyDocument(
         Version="2012-10-17", Statement=statements))] if statements else []
+    policies += more_policies
     t.add_resource(iam.Role(
         name,
         AssumeRolePolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[Statement(
@@ -50,7 +53,7 @@ def build(t: Template) -> None:
                   Resource=[data(D.OUT_ECR_REPOSITORY_ARN)]),
         # Resource "*": ecr:GetAuthorizationToken has no resource type; the token alone grants nothing.
         Statement(Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
-    ])
+    ], _docker_hub_cache())
     # PostgreSQL mounts the manager's /storage too: OpenRemote's data exports are written by the
     # database server (COPY ... TO) and read by the manager from the same path.
     _role(t, S.POSTGRES_TASK_ROLE, [_mount(D.OUT_POSTGRES_ACCESS_POINT_ARN, D.OUT_MANAGER_ACCESS_POINT_ARN)])
@@ -62,6 +65,16 @@ def build(t: Template) -> None:
           [_mount(D.OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN, D.OUT_RESTORE_MANAGER_ACCESS_POINT_ARN,
                   # ...and the dump task (service/dumps.py), whose task definition mounts /dumps only.
                   D.OUT_DUMPS_ACCESS_POINT_ARN)])
+
+
+def _docker_hub_cache() -> If:
+    """Docker Hub's images through ECR's cache: a pull, and for an image not cached yet the import from Docker
+    Hub into the repository ECR creates then (templates/docker_hub.py); the cache's repositories only."""
+    return If(S.USES_DOCKER_HUB_CACHE, iam.Policy(PolicyName="docker-hub-cache", PolicyDocument=PolicyDocument(
+        Version="2012-10-17", Statement=[Statement(
+            Effect=Allow, Action=[ecr.Action(a.split(":")[1]) for a in
+                                  (*docker_hub.PULL_ACTIONS, *docker_hub.FIRST_PULL_ACTIONS)],
+            Resource=[docker_hub.cached_repositories()])])), NoValue)
 
 
 def arn(role: str) -> GetAtt:
