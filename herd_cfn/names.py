@@ -174,6 +174,7 @@ class Data:
     ECR_REPOSITORY = "ManagerImageRepository"
     # ECS Exec sessions of the service stack's tasks: the audit trail outlives the tasks and that stack.
     EXEC_KEY = "ExecSessionKey"
+    LOGS_KEY = "LogsKey"  # encrypts the log groups of the stacks after this one
     EXEC_LOG_GROUP = "ExecSessionLogGroup"
     EXEC_LOG_GROUP_NAME = f"/{PROJECT}/exec"
     # ECR's pull-through cache of Docker Hub (herd_cfn/templates/docker_hub.py): the rule, and the settings
@@ -216,6 +217,7 @@ class Data:
     OUT_BACKUP_VAULT_NAME = "BackupVaultName"
     OUT_BACKUP_ROLE_ARN = "BackupRoleArn"  # the role restore jobs run as
     OUT_EXEC_KEY_ARN = "ExecSessionKeyArn"  # encrypts ECS Exec sessions and their log group
+    OUT_LOGS_KEY_ARN = "LogsKeyArn"
     OUT_RESTORE_POSTGRES_ACCESS_POINT = "RestoreAsPostgresAccessPointId"
     OUT_RESTORE_POSTGRES_ACCESS_POINT_ARN = "RestoreAsPostgresAccessPointArn"
     OUT_RESTORE_MANAGER_ACCESS_POINT = "RestoreAsManagerStorageAccessPointId"

@@ -52,6 +52,11 @@ def data(output: str) -> ImportValue:
     return imported(names.DATA, output)
 
 
+def logs_key() -> ImportValue:
+    """The data stack's key for log groups (KmsKeyId of every log group after the data stack)."""
+    return data(D.OUT_LOGS_KEY_ARN)
+
+
 def edge(output: str) -> ImportValue:
     return imported(names.EDGE, output)
 

@@ -171,3 +171,28 @@ def test_prod_access_logs_on_the_emulator(aws, project_copy):
     assert not [s for s in cfn.list_stacks()["StackSummaries"]
                 if s["StackName"] == names.stack_name(names.EDGE) and s["StackStatus"] != "DELETE_COMPLETE"]
     assert s3.head_bucket(Bucket=bucket)["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_log_groups_after_the_data_stack_use_its_key_and_the_key_admits_exactly_them():
+    """CloudWatch Logs encrypts with the data stack's key only log groups its key policy names (the
+    kms:EncryptionContext:aws:logs:arn condition): a group whose name no pattern matches would fail to
+    associate the key, so each group's name must match a pattern."""
+    from fnmatch import fnmatch
+
+    from herd_cfn.templates.stacks.data.log_encryption import LOG_GROUP_PATTERNS
+
+    key = {"Fn::ImportValue": names.export_name(names.DATA, names.Data.OUT_LOGS_KEY_ARN)}
+    encrypted = []
+    for stack in registry.stackset_stacks():
+        for logical_id, group in of_type(_templates()[stack.name], "AWS::Logs::LogGroup").items():
+            if names.DATA not in stack.depends_on:
+                continue
+            properties = group["Properties"]
+            assert properties.get("KmsKeyId") == key, (stack.name, logical_id)
+            assert any(fnmatch(properties["LogGroupName"], pattern) for pattern in LOG_GROUP_PATTERNS), logical_id
+            encrypted.append(logical_id)
+    assert len(encrypted) >= 9  # service 5, traffic 2, pipeline 2
+    policy = load_yaml(registry.get(names.DATA).template_body())["Resources"][names.Data.LOGS_KEY]["Properties"]
+    (logs_service,) = [s for s in policy["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
+    condition = logs_service["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
+    assert [c["Fn::Sub"].rsplit(":log-group:", 1)[1] for c in condition] == list(LOG_GROUP_PATTERNS)

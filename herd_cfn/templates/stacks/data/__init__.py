@@ -6,7 +6,8 @@ service or the pipeline is torn down or replaced.
 - AWS Backup: a vault and a plan (daily, optionally weekly and monthly) for the file system;
 - Secrets Manager secrets with generated passwords (database, OpenRemote admin, Keycloak admin);
 - the ECR repository of the custom manager image, and ECR's pull-through cache of Docker Hub (``pull_cache``);
-- the key and log group of ECS Exec sessions (``exec_sessions``).
+- the key and log group of ECS Exec sessions (``exec_sessions``);
+- the key of the other stacks' log groups (``log_encryption``).
 
 What the service stack must do with the exports: put tasks that mount EFS in the exported "EFS
 client" security group; mount with ``transitEncryption: ENABLED`` and ``authorizationConfig``
@@ -47,7 +48,7 @@ from herd_cfn import names
 from herd_cfn.fields import LOG_RETENTION_DAYS
 from herd_cfn.templates.base import Input, StackDefinition, optional_input
 from herd_cfn.templates.helpers import RETAIN, name_tags, network, output, skip
-from herd_cfn.templates.stacks.data import exec_sessions, pull_cache
+from herd_cfn.templates.stacks.data import exec_sessions, log_encryption, pull_cache
 from herd_cfn.templates.stacks.data.config import (
     CACHE_SECRET_PATTERN,
     EFS_IA_TRANSITIONS,
@@ -166,6 +167,7 @@ def build(t: Template) -> None:
     _repository(t)
     pull_cache.build(t)
     exec_sessions.build(t)
+    log_encryption.build(t)
     _outputs(t)
 
 
@@ -414,6 +416,7 @@ def _outputs(t: Template) -> None:
     out(D.OUT_BACKUP_VAULT_NAME, Ref(D.BACKUP_VAULT), "AWS Backup vault holding the file system's backups")
     out(D.OUT_BACKUP_ROLE_ARN, GetAtt(D.BACKUP_ROLE, "Arn"), "Role AWS Backup uses for backups and restore jobs")
     out(D.OUT_EXEC_KEY_ARN, GetAtt(D.EXEC_KEY, "Arn"), "Key of ECS Exec sessions and their log group")
+    out(D.OUT_LOGS_KEY_ARN, GetAtt(D.LOGS_KEY, "Arn"), "Key of the platform's log groups")
     out(D.OUT_DUMPS_ACCESS_POINT, Ref(D.DUMPS_ACCESS_POINT), "Access point of the database dumps (uid/gid 70)")
     out(D.OUT_DUMPS_ACCESS_POINT_ARN, GetAtt(D.DUMPS_ACCESS_POINT, "Arn"), "ARN of the dumps access point")
     for out_id, out_arn, access_point, owner in (

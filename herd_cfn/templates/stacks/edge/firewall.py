@@ -124,7 +124,7 @@ def build(t: Template) -> None:
     t.add_resource(logs.LogGroup(
         E.WAF_LOG_GROUP, **on, **RETAIN, LogGroupName=E.WAF_LOG_GROUP_NAME, RetentionInDays=Ref(E.WAF_LOG_RETENTION),
         Metadata=skip(("CKV_AWS_158", "Tokens and cookies are redacted before WAF logs; encrypted with an "
-                                      "AWS-owned key"))))
+                                      "AWS-owned key, not the data stack's log key: edge does not wait for data"))))
     t.add_resource(wafv2.LoggingConfiguration(
         E.WAF_LOGGING, **on, ResourceArn=GetAtt(E.WEB_ACL, "Arn"),
         # WAF wants the group's ARN without the ":*" that GetAtt Arn ends with.

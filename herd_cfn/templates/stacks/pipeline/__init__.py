@@ -38,7 +38,7 @@ from herd_cfn import fields, names
 from herd_cfn.fields import LOG_RETENTION_DAYS
 from herd_cfn.templates import docker_hub
 from herd_cfn.templates.base import Input, StackDefinition, optional_input
-from herd_cfn.templates.helpers import RETAIN, given, output, service_role, skip
+from herd_cfn.templates.helpers import RETAIN, given, logs_key, output, service_role, skip
 from herd_cfn.templates.stacks.pipeline import deploy_hooks
 from herd_cfn.templates.stacks.pipeline.config import (
     COMPUTE_TYPES,
@@ -195,8 +195,7 @@ def _build_project(t: Template) -> None:
     t.add_resource(logs.LogGroup(
         P.BUILD_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/codebuild/{P.BUILD_PROJECT_NAME}",
         RetentionInDays=Ref(P.LOG_RETENTION),
-        Metadata=skip(("CKV_AWS_158", "Build logs hold no secrets (CodeBuild masks Secrets Manager values); "
-                                       "CloudWatch Logs encrypts them at rest with an AWS-owned key.")),
+        KmsKeyId=logs_key(),
     ))
     t.add_resource(service_role(P.BUILD_ROLE, "codebuild.amazonaws.com", build_statements(),
                                 "CodeBuild: build and push the manager image, write the deploy artifacts"))

@@ -10,7 +10,7 @@ from troposphere import GetAtt, Join, Ref, Split, Sub, Template, awslambda, even
 
 from herd_cfn import names
 from herd_cfn.templates import lambdas
-from herd_cfn.templates.helpers import RETAIN, imported, service_role, skip
+from herd_cfn.templates.helpers import RETAIN, imported, logs_key, service_role, skip
 from herd_cfn.templates.lambdas.iam import VPC_ACCESS_POLICY
 from herd_cfn.templates.stacks.pipeline.iam import deploy_hooks_statements
 
@@ -44,7 +44,7 @@ def build(t: Template) -> None:
     t.add_resource(logs.LogGroup(
         P.DEPLOY_HOOKS_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{P.DEPLOY_HOOKS_FUNCTION_NAME}",
         RetentionInDays=Ref(P.LOG_RETENTION),
-        Metadata=skip(("CKV_AWS_158", "Ids and names only; encrypted with an AWS-owned key"))))
+        KmsKeyId=logs_key()))
     role = service_role(
         P.DEPLOY_HOOKS_ROLE, "lambda.amazonaws.com", deploy_hooks_statements(), "Deploy hooks: dump, quiesce, resume",
         ManagedPolicyArns=[Sub(VPC_ACCESS_POLICY)])

@@ -22,7 +22,7 @@ from awacs.aws import Allow, ArnEquals, Condition, PolicyDocument, Principal, St
 from awacs.sts import AssumeRole
 from troposphere import AccountId, GetAtt, Ref, Region, Template, cloudwatch, ec2, ecs, events, iam, logs
 
-from herd_cfn.templates.helpers import RETAIN, D, S, data, private_subnets, secret_value, skip
+from herd_cfn.templates.helpers import RETAIN, D, S, data, logs_key, private_subnets, secret_value
 from herd_cfn.templates.stacks.service import roles
 from herd_cfn.templates.stacks.service.tasks import DB_USER, POSTGRES_HOST
 
@@ -93,7 +93,7 @@ def build(t: Template) -> None:
         Description="Postgres"))
     t.add_resource(logs.LogGroup(
         S.DUMP_LOG_GROUP, **RETAIN, LogGroupName=S.log_group(S.DUMP_CONTAINER), RetentionInDays=Ref(S.LOG_RETENTION),
-        Metadata=skip(("CKV_AWS_158", "File names only, no secrets; encrypted with an AWS-owned key"))))
+        KmsKeyId=logs_key()))
     t.add_resource(ecs.TaskDefinition(
         S.DUMP_TASK, Family=S.DUMP_TASK_FAMILY, RequiresCompatibilities=["FARGATE"], NetworkMode="awsvpc",
         Cpu=CPU, Memory=MEMORY, ExecutionRoleArn=roles.arn(S.EXECUTION_ROLE),

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from troposphere import GetAtt, Ref, Region, Template, ec2, ecs, logs
 
-from herd_cfn.templates.helpers import ANYWHERE, HTTPS, RETAIN, D, N, S, cidr_rule, data, network, skip
+from herd_cfn.templates.helpers import ANYWHERE, HTTPS, RETAIN, D, N, S, cidr_rule, data, logs_key, network
 from herd_cfn.templates.stacks.service import roles
 
 # busybox has sh, find, mv and cp -a, which is all the restore needs. ECR Public serves Docker's official
@@ -35,7 +35,7 @@ def build(t: Template) -> None:
     t.add_resource(logs.LogGroup(
         S.RESTORE_LOG_GROUP, **RETAIN, LogGroupName=S.log_group(S.RESTORE_CONTAINER),
         RetentionInDays=Ref(S.LOG_RETENTION),
-        Metadata=skip(("CKV_AWS_158", "File names only, no secrets; encrypted with an AWS-owned key")),
+        KmsKeyId=logs_key(),
     ))
     t.add_resource(ecs.TaskDefinition(
         S.RESTORE_TASK, Family=S.RESTORE_TASK_FAMILY, RequiresCompatibilities=["FARGATE"], NetworkMode="awsvpc",

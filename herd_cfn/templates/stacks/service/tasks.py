@@ -22,6 +22,7 @@ from herd_cfn.templates.helpers import (
     S,
     data,
     edge,
+    logs_key,
     network,
     private_subnets,
     secret_value,
@@ -120,12 +121,11 @@ def build(t: Template) -> None:
             DnsConfig=servicediscovery.DnsConfig(DnsRecords=[servicediscovery.DnsRecord(Type="A", TTL=10)]),
             HealthCheckCustomConfig=servicediscovery.HealthCheckCustomConfig(),  # ECS reports task health
         ))
-    log_skip = skip(("CKV_AWS_158", "No secrets in logs; encrypted with an AWS-owned key"))
     for group, container in ((S.POSTGRES_LOG_GROUP, S.POSTGRES_CONTAINER),
                              (S.KEYCLOAK_LOG_GROUP, S.KEYCLOAK_CONTAINER),
                              (S.MANAGER_LOG_GROUP, S.MANAGER_CONTAINER)):
         t.add_resource(logs.LogGroup(group, **RETAIN, LogGroupName=S.log_group(container),
-                                     RetentionInDays=Ref(S.LOG_RETENTION), Metadata=log_skip))
+                                     RetentionInDays=Ref(S.LOG_RETENTION), KmsKeyId=logs_key()))
 
     _postgres(t)
     _keycloak(t)

@@ -48,5 +48,5 @@ STACK = StackDefinition(
     description="BeforeAllowTraffic probe of the replacement task set and MQTT target reconcile",
     build=build,
     inputs=INPUTS,
-    depends_on=(names.NETWORK, names.EDGE, names.SERVICE),
+    depends_on=(names.NETWORK, names.DATA, names.EDGE, names.SERVICE),
 )

@@ -18,6 +18,7 @@ from herd_cfn.templates.helpers import (
     RETAIN,
     edge,
     log_group_arns,
+    logs_key,
     network,
     private_subnets,
     service_role,
@@ -58,8 +59,7 @@ def build(t: Template) -> None:
     t.add_resource(logs.LogGroup(
         T.HOOK_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{T.BEFORE_ALLOW_TRAFFIC_FUNCTION}",
         RetentionInDays=Ref(T.LOG_RETENTION),
-        Metadata=skip(("CKV_AWS_158", "Health-check results only; CloudWatch Logs encrypts them at rest with an "
-                                      "AWS-owned key.")),
+        KmsKeyId=logs_key(),
     ))
     role = service_role(
         T.HOOK_ROLE, "lambda.amazonaws.com", statements(),

@@ -12,7 +12,7 @@ from troposphere import logs as cfn_logs
 
 from herd_cfn import names
 from herd_cfn.templates import lambdas
-from herd_cfn.templates.helpers import RETAIN, E, S, edge, imported, skip
+from herd_cfn.templates.helpers import RETAIN, E, S, edge, imported, logs_key, skip
 from herd_cfn.templates.lambdas.iam import code_statements, lambda_trust
 
 T = names.Traffic
@@ -36,7 +36,7 @@ def build(t: Template) -> None:
     t.add_resource(cfn_logs.LogGroup(
         T.RECONCILE_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{T.RECONCILE_FUNCTION_NAME}",
         RetentionInDays=Ref(T.LOG_RETENTION),
-        Metadata=skip(("CKV_AWS_158", "No secrets in logs; encrypted with an AWS-owned key")),
+        KmsKeyId=logs_key(),
     ))
     t.add_resource(iam.Role(
         T.RECONCILE_ROLE,
