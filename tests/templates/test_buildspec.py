@@ -130,7 +130,8 @@ def repository_settings(logical_id: str) -> dict:
     """CreateRepository's tag mutability arguments as the data stack's template sets them."""
     props = registry.get(names.DATA).template_dict()["Resources"][logical_id]["Properties"]
     return {"imageTagMutability": props["ImageTagMutability"], "imageTagMutabilityExclusionFilters": [
-        {"filterType": f["ImageTagMutabilityExclusionFilterType"], "filter": f["ImageTagMutabilityExclusionFilterValue"]}
+        {"filterType": f["ImageTagMutabilityExclusionFilterType"],
+         "filter": f["ImageTagMutabilityExclusionFilterValue"]}
         for f in props["ImageTagMutabilityExclusionFilters"]]}
 
 
@@ -252,7 +253,8 @@ def test_images_already_in_ecr_are_not_built_again(aws, account, workdir):
     assert not (workdir.parent / "docker.log").exists(), "no login, builder, build or push"
     assert result.stdout.count("already in ECR") == 2
     assert json.loads((workdir / "imageDetail.json").read_text())["ImageURI"] == f"{REPOSITORY_URI}:{TAG}"
-    assert json.loads((workdir / "imagedefinitions.json").read_text())[0]["imageUri"] == f"{KEYCLOAK_REPOSITORY_URI}:{TAG}"
+    definitions = json.loads((workdir / "imagedefinitions.json").read_text())
+    assert definitions[0]["imageUri"] == f"{KEYCLOAK_REPOSITORY_URI}:{TAG}"
 
 
 def test_only_the_missing_image_is_built(aws, account, workdir):

@@ -222,7 +222,8 @@ def test_ecr_repository_scans_is_immutable_encrypted_and_expires_old_images(temp
     # Immutable but for the build cache's tag, which every build overwrites.
     assert props["ImageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
     assert props["ImageTagMutabilityExclusionFilters"] == [{
-        "ImageTagMutabilityExclusionFilterType": "WILDCARD", "ImageTagMutabilityExclusionFilterValue": D.BUILD_CACHE_TAG}]
+        "ImageTagMutabilityExclusionFilterType": "WILDCARD",
+        "ImageTagMutabilityExclusionFilterValue": D.BUILD_CACHE_TAG}]
     assert props["EncryptionConfiguration"]["EncryptionType"] in ("AES256", "KMS")
     text = props["LifecyclePolicy"]["LifecyclePolicyText"]["Fn::Sub"]
     for env in project.environments.values():

@@ -398,7 +398,8 @@ def _repository(t: Template, logical_id: str, name: str) -> None:
         # build overwrites (ImageTagMutabilityExclusionFilter, ECR API reference).
         ImageTagMutability="IMMUTABLE_WITH_EXCLUSION",
         ImageTagMutabilityExclusionFilters=[ecr.ImageTagMutabilityExclusionFilter(
-            ImageTagMutabilityExclusionFilterType="WILDCARD", ImageTagMutabilityExclusionFilterValue=D.BUILD_CACHE_TAG)],
+            ImageTagMutabilityExclusionFilterType="WILDCARD",
+            ImageTagMutabilityExclusionFilterValue=D.BUILD_CACHE_TAG)],
         EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="AES256"),
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=_lifecycle_policy_text()),
         Metadata=skip(("CKV_AWS_136", "Encrypted at rest with AES256 (ECR-managed keys). The image holds no "

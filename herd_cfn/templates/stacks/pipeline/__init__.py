@@ -202,7 +202,8 @@ def _build_project(t: Template) -> None:
                                        "CloudWatch Logs encrypts them at rest with an AWS-owned key.")),
     ))
     t.add_resource(service_role(P.BUILD_ROLE, "codebuild.amazonaws.com", build_statements(),
-                                "CodeBuild: build and push the manager and Keycloak images, write the deploy artifacts"))
+                                "CodeBuild: build and push the manager and Keycloak images, write the deploy "
+                                "artifacts"))
 
     def plain(name: str, value) -> codebuild.EnvironmentVariable:
         return codebuild.EnvironmentVariable(Name=name, Type="PLAINTEXT", Value=value)
