@@ -34,8 +34,10 @@ def _names(node: Any, found: set[str]) -> None:
 
 
 def _physical_ids(resource_map: Any) -> dict[str, Any]:
+    """Physical ids of the parsed resources. moto keeps None for a modified resource whose type it cannot
+    update (no update_from_cloudformation_json): that is no replacement, and has no id."""
     return {name: getattr(resource, "physical_resource_id", None)
-            for name, resource in resource_map._parsed_resources.items()}
+            for name, resource in resource_map._parsed_resources.items() if resource is not None}
 
 
 def install() -> None:
@@ -48,7 +50,8 @@ def install() -> None:
         before = _physical_ids(self)
         original(self, template, parameters)
         after = _physical_ids(self)
-        replaced = {name for name in modified if name in before and before[name] != after.get(name)}
+        replaced = {name for name in modified
+                    if before.get(name) is not None and after.get(name) not in (None, before[name])}
         done = set(modified)
         while replaced:
             dependents = set()
@@ -61,12 +64,14 @@ def install() -> None:
                     dependents.add(name)
             replaced = set()
             for name in sorted(dependents):
-                old_id = after.get(name)
-                self._parsed_resources[name] = parse_and_update_resource(
-                    name, self._resource_json_map[name], self, account_id=self._account_id,
-                    region_name=self._region_name)
                 done.add(name)
-                if getattr(self._parsed_resources[name], "physical_resource_id", None) != old_id:
+                updated = parse_and_update_resource(name, self._resource_json_map[name], self,
+                                                    account_id=self._account_id, region_name=self._region_name)
+                if updated is None:  # a type moto cannot update: it keeps what it has
+                    continue
+                self._parsed_resources[name] = updated
+                new_id = getattr(updated, "physical_resource_id", None)
+                if new_id is not None and new_id != after.get(name):
                     replaced.add(name)  # its own dependents follow in the next round
 
     ResourceMap.update = update
