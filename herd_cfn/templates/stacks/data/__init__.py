@@ -404,7 +404,10 @@ def _repository(t: Template, logical_id: str, name: str) -> None:
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=_lifecycle_policy_text()),
         Metadata=skip(("CKV_AWS_136", "Encrypted at rest with AES256 (ECR-managed keys). The image holds no "
                         "secrets (they come from Secrets Manager at run time); a KMS key would need grants for "
-                        "CodeBuild and every ECS execution role for no gain in confidentiality.")),
+                        "CodeBuild and every ECS execution role for no gain in confidentiality."),
+                      ("CKV_AWS_51", "Every tag is immutable except buildcache (IMMUTABLE_WITH_EXCLUSION), BuildKit's "
+                                     "registry cache, which each build overwrites and nothing deploys; services run "
+                                     "commit tags only.")),
     ))
 
 
