@@ -140,3 +140,14 @@ def test_no_cluster_yet_means_no_pipeline_image(aws):
     """The first rollout of the service stack: the data stack's export exists, the cluster does not."""
     ctx = _context(aws.endpoint_url)
     assert keycloak_image.running_image(_client(ctx, "ecs")) is None
+
+
+def test_the_printed_aws_cli_command_for_service_says_to_keep_the_pipelines_image(project_copy, capsys):
+    """The offline command cannot read Keycloak's revision: it says which value to set, and from where."""
+    from herd_cfn import cli
+
+    assert cli.main(["deploy", "--print-aws-cli", "--env", "dev", "--stack", names.SERVICE,
+                     "--parameters-dir", str(project_copy / "parameters"),
+                     "--output-dir", str(project_copy / "output")]) == 0
+    (note,) = [line for line in capsys.readouterr().out.splitlines() if line.startswith("# Once the pipeline")]
+    assert S.KEYCLOAK_IMAGE in note and "describe-task-definition" in note
