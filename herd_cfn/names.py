@@ -172,6 +172,8 @@ class Data:
     ADMIN_SECRET = "AdminPasswordSecret"
     KEYCLOAK_SECRET = "KeycloakAdminSecret"  # dropped (unused); retained in AWS until deleted by hand
     ECR_REPOSITORY = "ManagerImageRepository"
+    # OpenRemote's Keycloak image with the custom project's themes (the pipeline builds it).
+    KEYCLOAK_ECR_REPOSITORY = "KeycloakImageRepository"
     # ECS Exec sessions of the service stack's tasks: the audit trail outlives the tasks and that stack.
     EXEC_KEY = "ExecSessionKey"
     LOGS_KEY = "LogsKey"  # encrypts the log groups of the stacks after this one
@@ -196,6 +198,10 @@ class Data:
     ECR_REPOSITORY_NAME = f"{PROJECT}/openremote-manager"
     # Docker Hub's images through the cache: <account>.dkr.ecr.<region>.amazonaws.com/herd/docker-hub/<image>.
     DOCKER_HUB_CACHE_PREFIX = f"{PROJECT}/docker-hub"
+    KEYCLOAK_ECR_REPOSITORY_NAME = f"{PROJECT}/openremote-keycloak"
+    # The one mutable tag of the manager repository: BuildKit's registry cache (buildspec.yml). Every other
+    # tag is a commit and immutable; the lifecycle policy never expires this one.
+    BUILD_CACHE_TAG = "buildcache"
     # Every secret is JSON {"username": ..., "password": ...}; ECS reads one key with
     # "<secret arn>:password::" in a container's secrets.
     SECRET_PASSWORD_KEY = "password"
@@ -214,6 +220,8 @@ class Data:
     OUT_ECR_REPOSITORY_NAME = "EcrRepositoryName"
     OUT_ECR_REPOSITORY_ARN = "EcrRepositoryArn"
     OUT_ECR_REPOSITORY_URI = "EcrRepositoryUri"
+    OUT_KEYCLOAK_ECR_REPOSITORY_ARN = "KeycloakEcrRepositoryArn"
+    OUT_KEYCLOAK_ECR_REPOSITORY_URI = "KeycloakEcrRepositoryUri"
     OUT_BACKUP_VAULT_NAME = "BackupVaultName"
     OUT_BACKUP_ROLE_ARN = "BackupRoleArn"  # the role restore jobs run as
     OUT_EXEC_KEY_ARN = "ExecSessionKeyArn"  # encrypts ECS Exec sessions and their log group
@@ -324,6 +332,7 @@ class Service:
     MANAGER_HTTP_PORT = 8080
     MANAGER_MQTT_PORT = 1883
     MANAGER_TASK_FAMILY = f"{PROJECT}-manager"  # buildspec reads the newest revision of this family
+    KEYCLOAK_TASK_FAMILY = f"{PROJECT}-keycloak"  # the pipeline's ECS action registers revisions of it
     RESTORE_TASK_FAMILY = f"{PROJECT}-restore"  # herd-cfn restore runs the newest revision of this family
     RESTORE_CONTAINER = "restore"
     # pg_dump of the database (schedule, BeforeInstall hook) and pg_restore (herd-cfn restore --dump).
@@ -448,6 +457,7 @@ class Service:
     OUT_ALARM_TOPIC_ARN = "AlarmTopicArn"
     OUT_ROLLBACK_ALARM_NAMES = "RollbackAlarmNames"  # comma-separated, for CodeDeploy's AlarmConfiguration
     OUT_MANAGER_TASK_ROLE_ARN = "ManagerTaskRoleArn"
+    OUT_KEYCLOAK_TASK_ROLE_ARN = "KeycloakTaskRoleArn"  # the pipeline's ECS action passes it
     OUT_MANAGER_EXECUTION_ROLE_ARN = "ManagerExecutionRoleArn"
     OUT_MANAGER_SECURITY_GROUP = "ManagerSecurityGroupId"
     OUT_RESTORE_SECURITY_GROUP = "RestoreSecurityGroupId"  # herd-cfn restore runs its task in it
@@ -500,6 +510,11 @@ class Pipeline:
     SOURCE_ACTION = "Source"
     SOURCE_NAMESPACE = "SourceVariables"
     IMAGE_PLACEHOLDER = "IMAGE1_NAME"  # taskdef.json's image, replaced with imageDetail.json's ImageURI
+    # The Keycloak image: a second output artifact of the build (buildspec secondary-artifacts are named by
+    # the pipeline's output artifacts), deployed by an ECS (rolling) action from this file.
+    KEYCLOAK_ARTIFACT = "KeycloakImage"
+    KEYCLOAK_ACTION = "Keycloak"
+    IMAGE_DEFINITIONS_FILE = "imagedefinitions.json"
     # How many names the service stack's RollbackAlarmNames export holds (CodeDeploy's
     # AlarmConfiguration takes objects, so the comma-separated list is indexed, not mapped).
     ROLLBACK_ALARM_COUNT = 3  # the service stack: blue unhealthy, green unhealthy, target 5xx
@@ -515,6 +530,7 @@ class Pipeline:
     DOCKER_CONTEXT = "DockerBuildContext"
     DOCKER_HUB_SECRET_ARN = "DockerHubLoginArn"  # a Secrets Manager ARN, not a secret value
     DOCKER_HUB_MIRROR = DOCKER_HUB_MIRROR  # the Dockerfile's base images: docker.io or ECR's cache
+    KEYCLOAK_BASE_IMAGE = "KeycloakBaseImage"  # OpenRemote's Keycloak image the themes are added to
     TERMINATION_WAIT = "TerminationWaitMinutes"
     LOG_RETENTION = "LogRetentionDays"
     NOTIFICATION_EMAIL = "NotificationEmail"

@@ -63,6 +63,26 @@ def overrides(endpoint_url: str, stack: str, account: str) -> dict[str, str]:
     return {p["ParameterKey"]: p["ParameterValue"] for p in instance["ParameterOverrides"]}
 
 
+def use_emulator_certificate(ctx: AwsContext, project_dir: Path, env: str = "dev") -> None:
+    """output/ of a copy: the environment's edge stack takes a certificate from the emulator's ACM instead
+    of validating one through a hosted zone."""
+    from herd_cfn import names
+
+    edge = names.Edge
+    parameters_file = project_dir / "output" / "parameters" / env / f"{names.EDGE}.json"
+    values = json.loads(parameters_file.read_text())
+    domain = next(p["ParameterValue"] for p in values if p["ParameterKey"] == edge.DOMAIN)
+    account = json.loads((project_dir / "parameters" / f"{env}.json").read_text())["account_id"]
+    acm = ctx.client(ctx.session(account, REGION), "acm")
+    certificate = acm.request_certificate(DomainName=domain, SubjectAlternativeNames=[f"mqtt.{domain}"])
+    for item in values:
+        if item["ParameterKey"] == edge.HOSTED_ZONE_ID:
+            item["ParameterValue"] = ""
+        elif item["ParameterKey"] == edge.CERTIFICATE_ARN:
+            item["ParameterValue"] = certificate["CertificateArn"]
+    parameters_file.write_text(json.dumps(values, indent=2))
+
+
 def set_env_value(project_dir: Path, env: str, section: str, key: str, value) -> None:
     """Change one value in a copied parameters/<env>.json and rebuild the copied output/."""
     path = project_dir / "parameters" / f"{env}.json"

@@ -160,6 +160,7 @@ def build_graph(project: Project) -> Graph:
     _traffic_edges(graph, refs)
     _security_group_edges(graph, refs)
     _pipeline_edges(graph, refs, evaluated)
+    _rolling_deploy_edges(graph, refs)
     _data_edges(graph, refs)
     graph.add_edge(STACKSETS, next((n for n in sorted(graph.nodes) if n.endswith(".Vpc")), ""),
                    "one stack instance per account,\n" + " then ".join(project.environments), "ops")
@@ -398,6 +399,20 @@ def _action_edges(graph: Graph, refs: _Templates, evaluated: Mapping[str, Mappin
         for group_stack, group_name, group in refs.of_type("AWS::CodeDeploy::DeploymentGroup"):
             if refs.targets(stack, group.get("ApplicationName")) & application:
                 graph.add_edge(node, _node_id(group_stack, group_name), "deploy", "pipeline")
+
+
+def _rolling_deploy_edges(graph: Graph, refs: _Templates) -> None:
+    """CodePipeline's ECS (standard) deploy actions: the pipeline updates the named service itself."""
+    for stack, name, props in refs.of_type("AWS::CodePipeline::Pipeline"):
+        for stage in props.get("Stages", []):
+            for action in (stage.get("Actions", []) if isinstance(stage, dict) and "Actions" in stage else []):
+                if action.get("ActionTypeId", {}).get("Provider") != "ECS":
+                    continue
+                service_name = action.get("Configuration", {}).get("ServiceName")
+                for s_stack, s_name, s_props in refs.of_type("AWS::ECS::Service"):
+                    if s_props.get("ServiceName") == service_name:
+                        graph.add_edge(_node_id(stack, name), _node_id(s_stack, s_name),
+                                       "rolling deploy (imagedefinitions.json)", "pipeline")
 
 
 def _service_by_name(refs: _Templates, stack: str, expr: Any) -> set[tuple[str, str]]:

@@ -1,9 +1,10 @@
 """``herd-cfn status --drift``: CloudFormation drift detection of every stack instance, waited for, then
 each drifted resource with its property differences.
 
-What CodeDeploy changes by design is reported as expected, not as drift: each blue/green deployment
+What the deployments change by design is reported as expected, not as drift: each blue/green deployment
 rewrites the production and test listeners' target groups (edge stack) and replaces the manager
-service's task set and task definition (service stack). StackSets (``DetectStackSetDrift``) for the
+service's task set and task definition (service stack); the pipeline's ECS action moves Keycloak's
+service to its own revision of Keycloak's task definition. StackSets (``DetectStackSetDrift``) for the
 instances of the rollout; stacks deployed with ``herd-cfn deploy`` (``DetectStackDrift``) otherwise.
 """
 
@@ -21,11 +22,12 @@ from herd_cfn.operations.waiting import Waiting
 from herd_cfn.templates import registry
 
 E, S = names.Edge, names.Service
-# (stack, logical id) -> property paths CodeDeploy rewrites on purpose.
+# (stack, logical id) -> property paths the deployments (CodeDeploy, the pipeline's ECS action) rewrite on purpose.
 EXPECTED = {
     (names.EDGE, E.HTTPS_LISTENER): ("DefaultActions",),
     (names.EDGE, E.TEST_LISTENER): ("DefaultActions",),
     (names.SERVICE, S.MANAGER_SERVICE): ("TaskDefinition", "LoadBalancers", "TaskSets", "DesiredCount"),
+    (names.SERVICE, S.KEYCLOAK_SERVICE): ("TaskDefinition",),
 }
 DRIFTED = ["MODIFIED", "DELETED"]
 DETECTION_DONE = ("DETECTION_COMPLETE", "DETECTION_FAILED")
@@ -43,7 +45,7 @@ class ResourceDrift:
     expected: bool = False
 
     def line(self) -> str:
-        kind = "expected (CodeDeploy)" if self.expected else "DRIFT"
+        kind = "expected (deployment)" if self.expected else "DRIFT"
         head = f"{kind:<21} {self.environment:<8} {self.account} {self.stack:<10} {self.logical_id} " \
                f"{self.resource_type} {self.status}"
         return "\n".join([head, *(f"    {d}" for d in self.differences)])

@@ -30,7 +30,7 @@ from herd_cfn import names
 from herd_cfn.build import artifacts as built_files
 from herd_cfn.config.environments import Environment, Project
 from herd_cfn.errors import DeploymentError, InputError
-from herd_cfn.operations import listeners, template_source
+from herd_cfn.operations import keycloak_image, listeners, template_source
 from herd_cfn.operations.aws import (
     STACKSET_NOT_FOUND,
     AwsContext,
@@ -147,9 +147,10 @@ class Rollout:
     # ----------------------------------------------------------------- planning (read-only)
     def plan(self, env: Environment, stack: StackDefinition, wave: frozenset[str] = frozenset()) -> Plan:
         """``wave``: "account/region" of the instances rolled out together with this one."""
-        built = listeners.keep_live_target_groups(
-            self.ctx, env.account_id, env.region, built_files.load(self.output_dir, stack, env.name),
-            self.progress.log, f"{env.name} {env.account_id}/{env.region} {stack.name}")
+        where = f"{env.name} {env.account_id}/{env.region} {stack.name}"
+        built = built_files.load(self.output_dir, stack, env.name)
+        for keep_live in (listeners.keep_live_target_groups, keycloak_image.keep_pipeline_image):
+            built = keep_live(self.ctx, env.account_id, env.region, built, self.progress.log, where)
         plan = Plan(environment=env, stack=stack, built=built)
         name = plan.stackset_name
         with translate_errors(f"reading StackSet {name}"):

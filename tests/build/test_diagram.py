@@ -7,6 +7,7 @@ import copy
 
 import pytest
 
+from herd_cfn import names
 from herd_cfn.build import diagram, render
 from herd_cfn.templates import registry
 from herd_cfn.templates.base import StackDefinition
@@ -94,8 +95,10 @@ def test_delivery_path(graph, project):
     pipeline = node(graph, "CodePipeline")
     codebuild = node(graph, "CodeBuild")
     deploy = node(graph, "CodeDeploy blue/green")
-    ecr = node(graph, "ECR repository")
+    ecr = node(graph, "ECR repository", names.Data.ECR_REPOSITORY_NAME)
+    keycloak_ecr = node(graph, "ECR repository", names.Data.KEYCLOAK_ECR_REPOSITORY_NAME)
     manager = node(graph, "ECS Fargate service", "manager")
+    keycloak = node(graph, "ECS Fargate service", "keycloak")
     (source,) = labels(graph, diagram.GITHUB, pipeline)
     for env in project.environments.values():
         assert f"{env.pipeline.branch} ({env.name})" in source
@@ -103,6 +106,8 @@ def test_delivery_path(graph, project):
     assert labels(graph, codebuild, ecr) == ["docker push <commit>"]
     assert labels(graph, pipeline, deploy) == ["deploy"]
     assert labels(graph, deploy, manager) == ["new task set, all-at-once traffic shift"]
+    assert labels(graph, codebuild, keycloak_ecr) == ["docker push <commit>"]
+    assert labels(graph, pipeline, keycloak) == ["rolling deploy (imagedefinitions.json)"]
 
 
 def test_environment_values_are_shown(graph, project):

@@ -155,3 +155,36 @@ def test_unmanaged_stackset_refuses_a_second_operation_while_one_runs(aws, laten
     with pytest.raises(ClientError) as refused:
         cfn.create_stack_instances(StackSetName="plain", Accounts=["333333333333"], Regions=[REGION])
     assert refused.value.response["Error"]["Code"] == "OperationInProgressException"
+
+
+SERVICE_TEMPLATE = json.dumps({
+    "Parameters": {"Memory": {"Type": "String"}},
+    "Resources": {
+        "Cluster": {"Type": "AWS::ECS::Cluster", "Properties": {"ClusterName": "probe"}},
+        "Task": {"Type": "AWS::ECS::TaskDefinition", "Properties": {
+            "Family": "probe", "Memory": {"Ref": "Memory"},
+            "ContainerDefinitions": [{"Name": "app", "Image": "app:1", "Memory": 128}]}},
+        "Service": {"Type": "AWS::ECS::Service", "Properties": {
+            "Cluster": {"Ref": "Cluster"}, "ServiceName": "app", "DesiredCount": 1,
+            "TaskDefinition": {"Ref": "Task"}}},
+    },
+})
+
+
+def test_a_service_moves_to_its_task_definitions_replacement(aws):
+    """AWS: a changed task definition is replaced (a new revision), and CloudFormation points the resources
+    that name it at the replacement. moto 5.2.5 left the service on the old revision."""
+    cfn = _cfn(aws)
+    ecs = account_session(aws.endpoint_url, ACCOUNT, REGION).client("ecs", endpoint_url=aws.endpoint_url)
+    cfn.create_stack(StackName="probe", TemplateBody=SERVICE_TEMPLATE,
+                     Parameters=[{"ParameterKey": "Memory", "ParameterValue": "512"}])
+    cfn.update_stack(StackName="probe", TemplateBody=SERVICE_TEMPLATE,
+                     Parameters=[{"ParameterKey": "Memory", "ParameterValue": "1024"}])
+    assert cfn.describe_stacks(StackName="probe")["Stacks"][0]["StackStatus"] == "UPDATE_COMPLETE"
+    (service,) = ecs.describe_services(cluster="probe", services=["app"])["services"]
+    assert service["taskDefinition"].endswith(":task-definition/probe:2")
+    task = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    assert task["memory"] == "1024"
+    resources = {r["LogicalResourceId"]: r["PhysicalResourceId"]
+                 for r in cfn.describe_stack_resources(StackName="probe")["StackResources"]}
+    assert resources["Task"] == service["taskDefinition"]

@@ -84,6 +84,8 @@ def test_a_failed_detection_is_an_error():
     (names.SERVICE, S.MANAGER_SERVICE, ["/TaskDefinition", "/NetworkConfiguration/AwsvpcConfiguration"], False),
     (names.EDGE, E.HTTPS_LISTENER, ["/Certificates/0"], False),
     (names.SERVICE, S.MANAGER_SERVICE, [], False),  # deleted by hand: no property paths
+    (names.SERVICE, S.KEYCLOAK_SERVICE, ["/TaskDefinition"], True),  # the pipeline's ECS action
+    (names.SERVICE, S.KEYCLOAK_SERVICE, ["/DesiredCount"], False),
 ])
 def test_what_counts_as_codedeploys_doing(stack, logical_id, paths, expected):
     assert _is_expected(stack, logical_id, paths) is expected

@@ -13,7 +13,6 @@ a certificate from the emulator's ACM instead of a hosted zone.
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ from herd_cfn.operations.waiting import EMULATOR_POLLING
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 from herd_cfn.templates.stacks.edge.load_balancers import SSL_POLICY
-from tests.rollout_support import DEV, overrides, run_cli
+from tests.rollout_support import DEV, overrides, run_cli, use_emulator_certificate
 
 E = names.Edge
 NEW_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
@@ -45,21 +44,6 @@ def _context(url: str) -> AwsContext:
 
 def _client(ctx: AwsContext, service: str):
     return ctx.client(ctx.session(DEV, "eu-west-1"), service)
-
-
-def _prepare_edge(ctx: AwsContext, project_dir: Path) -> None:
-    """output/ of the copy: dev's certificate from the emulator's ACM instead of a hosted zone."""
-    parameters_file = project_dir / "output" / "parameters" / "dev" / f"{names.EDGE}.json"
-    values = json.loads(parameters_file.read_text())
-    domain = next(p["ParameterValue"] for p in values if p["ParameterKey"] == E.DOMAIN)
-    certificate = _client(ctx, "acm").request_certificate(
-        DomainName=domain, SubjectAlternativeNames=[f"mqtt.{domain}"])["CertificateArn"]
-    for item in values:
-        if item["ParameterKey"] == E.HOSTED_ZONE_ID:
-            item["ParameterValue"] = ""
-        elif item["ParameterKey"] == E.CERTIFICATE_ARN:
-            item["ParameterValue"] = certificate
-    parameters_file.write_text(json.dumps(values, indent=2))
 
 
 def _change_ssl_policy(project_dir: Path, old: str, new: str) -> None:
@@ -106,7 +90,7 @@ def test_rollout_keeps_the_listeners_on_green(aws, project_copy, capsys):
     assert run_cli("bootstrap", url, project_copy) == 0
     assert run_cli("rollout", url, project_copy, "--env", "dev", "--stack", names.NETWORK) == 0
     ctx = _context(url)
-    _prepare_edge(ctx, project_copy)
+    use_emulator_certificate(ctx, project_copy)
     project = load_project(project_copy / "parameters")
     dev, edge = project.environment("dev"), registry.get(names.EDGE)
 
@@ -146,7 +130,7 @@ def test_rollout_keeps_the_listeners_on_green(aws, project_copy, capsys):
 def edge_stack(aws, project_copy):
     """network and edge as plain stacks in the dev account, the listeners moved to green by 'CodeDeploy'."""
     ctx = _context(aws.endpoint_url)
-    _prepare_edge(ctx, project_copy)
+    use_emulator_certificate(ctx, project_copy)
     output = project_copy / "output"
     cfn = _client(ctx, "cloudformation")
     for stack in (names.NETWORK, names.EDGE):

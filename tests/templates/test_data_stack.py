@@ -199,10 +199,31 @@ def test_no_secret_value_in_any_template_orparameter_values():
                 assert "SecretString" not in resource.get("Properties", {}), f"{path}: {logical_id}"
 
 
+def _repositories(template) -> dict[str, dict]:
+    return {logical_id: resource["Properties"] for logical_id, resource in template["Resources"].items()
+            if resource["Type"] == "AWS::ECR::Repository"}
+
+
+def test_manager_and_keycloak_repositories_are_alike(template):
+    repositories = _repositories(template)
+    assert {props["RepositoryName"]: logical_id for logical_id, props in repositories.items()} == {
+        D.ECR_REPOSITORY_NAME: D.ECR_REPOSITORY, D.KEYCLOAK_ECR_REPOSITORY_NAME: D.KEYCLOAK_ECR_REPOSITORY}
+    manager, keycloak = (dict(repositories[name]) for name in (D.ECR_REPOSITORY, D.KEYCLOAK_ECR_REPOSITORY))
+    assert {k: v for k, v in manager.items() if k != "RepositoryName"} == \
+        {k: v for k, v in keycloak.items() if k != "RepositoryName"}, "same scanning, tags, encryption, lifecycle"
+    resources = template["Resources"]
+    assert resources[D.ECR_REPOSITORY]["Metadata"] == resources[D.KEYCLOAK_ECR_REPOSITORY]["Metadata"]
+    assert resources[D.KEYCLOAK_ECR_REPOSITORY]["DeletionPolicy"] == "Retain"
+
+
 def test_ecr_repository_scans_is_immutable_encrypted_and_expires_old_images(template, project):
-    props = _one(template, "AWS::ECR::Repository")["Properties"]
+    props = _repositories(template)[D.ECR_REPOSITORY]
     assert props["ImageScanningConfiguration"] == {"ScanOnPush": True}
-    assert props["ImageTagMutability"] == "IMMUTABLE"
+    # Immutable but for the build cache's tag, which every build overwrites.
+    assert props["ImageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+    assert props["ImageTagMutabilityExclusionFilters"] == [{
+        "ImageTagMutabilityExclusionFilterType": "WILDCARD",
+        "ImageTagMutabilityExclusionFilterValue": D.BUILD_CACHE_TAG}]
     assert props["EncryptionConfiguration"]["EncryptionType"] in ("AES256", "KMS")
     text = props["LifecyclePolicy"]["LifecyclePolicyText"]["Fn::Sub"]
     for env in project.environments.values():
@@ -217,6 +238,11 @@ def test_ecr_repository_scans_is_immutable_encrypted_and_expires_old_images(temp
                                          "countNumber": int(keep)}
         # ECR requires the tagStatus "any" rule to have the highest priority number.
         assert any_rule["rulePriority"] == max(r["rulePriority"] for r in rules)
+        # An image a rule's tag selection matches is never expired by a lower-priority rule (ECR's lifecycle
+        # evaluation): the first rule selects the one build cache image and can never expire it.
+        first = min(rules, key=lambda r: r["rulePriority"])
+        assert first["selection"] == {"tagStatus": "tagged", "tagPatternList": [D.BUILD_CACHE_TAG],
+                                      "countType": "imageCountMoreThan", "countNumber": 1}
 
 
 def test_backup_plan_rules_follow_the_retention_parameters(template):
@@ -421,7 +447,11 @@ def test_ecr_repository_in_moto(deployed):
     (repository,) = ecr.describe_repositories(repositoryNames=[outputs[D.OUT_ECR_REPOSITORY_NAME]])["repositories"]
     assert repository["repositoryUri"] == outputs[D.OUT_ECR_REPOSITORY_URI]
     assert repository["repositoryArn"] == outputs[D.OUT_ECR_REPOSITORY_ARN]
-    assert repository["imageTagMutability"] == "IMMUTABLE"
+    assert repository["imageTagMutability"] == "IMMUTABLE_WITH_EXCLUSION"
+    assert repository["imageTagMutabilityExclusionFilters"] == [{"filterType": "WILDCARD", "filter": D.BUILD_CACHE_TAG}]
+    (keycloak,) = ecr.describe_repositories(repositoryNames=[D.KEYCLOAK_ECR_REPOSITORY_NAME])["repositories"]
+    assert keycloak["repositoryUri"] == outputs[D.OUT_KEYCLOAK_ECR_REPOSITORY_URI]
+    assert keycloak["repositoryArn"] == outputs[D.OUT_KEYCLOAK_ECR_REPOSITORY_ARN]
     # moto's CloudFormation applies only the name and tag mutability: scanning and encryption come back
     # empty and no lifecycle policy is set. AWS applies all three (checked on the template above).
     assert repository["imageScanningConfiguration"] == {}

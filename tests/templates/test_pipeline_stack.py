@@ -73,10 +73,11 @@ def test_committed_parameters_send_dev_and_prod_their_own_branch():
 def test_deploy_action_takes_the_builds_artifacts():
     ev = evaluated()
     (build,) = stages(ev)["Build"]["Actions"]
-    (deploy,) = stages(ev)["Deploy"]["Actions"]
+    deploy, _keycloak = stages(ev)["Deploy"]["Actions"]
     assert deploy["ActionTypeId"] == {"Category": "Deploy", "Owner": "AWS", "Provider": "CodeDeployToECS",
                                       "Version": "1"}
-    produced = [a["Name"] for a in build["OutputArtifacts"]]
+    assert [a["Name"] for a in build["OutputArtifacts"]] == [P.BUILD_ARTIFACT, P.KEYCLOAK_ARTIFACT]
+    produced = [P.BUILD_ARTIFACT]
     assert [a["Name"] for a in deploy["InputArtifacts"]] == produced
     config = deploy["Configuration"]
     assert config["TaskDefinitionTemplateArtifact"] in produced
@@ -95,6 +96,88 @@ def test_deploy_action_takes_the_builds_artifacts():
     assert variables == [{"name": "COMMIT_ID", "type": "PLAINTEXT", "value": "#{SourceVariables.CommitId}"}]
     (source,) = stages(ev)["Source"]["Actions"]
     assert source["Namespace"] == "SourceVariables"
+
+
+def test_keycloak_is_deployed_by_the_ecs_action_beside_the_manager():
+    """CodePipeline's ECS (standard, rolling) action: imagedefinitions.json names the container and its image;
+    the action copies the service's current revision with that image and updates the service."""
+    ev = evaluated()
+    deploy, keycloak = stages(ev)["Deploy"]["Actions"]
+    assert keycloak["Name"] == P.KEYCLOAK_ACTION
+    assert keycloak["ActionTypeId"] == {"Category": "Deploy", "Owner": "AWS", "Provider": "ECS", "Version": "1"}
+    assert keycloak["Configuration"] == {
+        "ClusterName": {"Fn::ImportValue": "herd-service-ClusterName"},
+        "ServiceName": names.Service.KEYCLOAK_SERVICE_NAME, "FileName": P.IMAGE_DEFINITIONS_FILE}
+    assert [a["Name"] for a in keycloak["InputArtifacts"]] == [P.KEYCLOAK_ARTIFACT]
+    # The same run order: both deployments run at once, so Keycloak adds no time to a push.
+    assert keycloak.get("RunOrder", 1) == deploy.get("RunOrder", 1)
+    service = registry.get(names.SERVICE).template_dict()["Resources"][names.Service.KEYCLOAK_SERVICE]["Properties"]
+    assert service["ServiceName"] == names.Service.KEYCLOAK_SERVICE_NAME
+    assert service["DeploymentController"] == {"Type": "ECS"}, "the ECS action deploys ECS-controlled services"
+    assert service["DeploymentConfiguration"]["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+
+
+def test_build_writes_the_keycloak_image_of_the_service_stacks_base():
+    """The pipeline's base image is the parameters file's service.keycloak_image as the service runs it
+    before the first pipeline run: through the account's Docker Hub cache when there is one."""
+    for env in load_project(ROOT / "parameters").environments.values():
+        base = STACK.parameter_values(env)[P.KEYCLOAK_BASE_IMAGE]
+        assert base == registry.get(names.SERVICE).parameter_values(env)[names.Service.KEYCLOAK_IMAGE]
+        assert base.endswith("/" + env.service.keycloak_image) or base == env.service.keycloak_image
+    variables = {v["Name"]: v["Value"] for v in
+                 TEMPLATE["Resources"][P.BUILD_PROJECT]["Properties"]["Environment"]["EnvironmentVariables"]
+                 if "Name" in v}
+    assert variables["KEYCLOAK_BASE_IMAGE"] == {"Ref": P.KEYCLOAK_BASE_IMAGE}
+    assert variables["KEYCLOAK_CONTAINER_NAME"] == names.Service.KEYCLOAK_CONTAINER
+    assert variables["KEYCLOAK_REPOSITORY_URI"] == {"Fn::ImportValue": "herd-data-KeycloakEcrRepositoryUri"}
+
+
+def _policy(role: str) -> list[dict]:
+    return TEMPLATE["Resources"][role]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+
+
+def test_pipeline_role_may_deploy_only_keycloak_with_the_ecs_action():
+    by_action: dict[str, list[dict]] = {}
+    for statement in _policy(P.PIPELINE_ROLE):
+        for action in statement["Action"]:
+            by_action.setdefault(action, []).append(statement)
+    keycloak_service = {"Fn::Sub": ["arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/${Cluster}/"
+                                    "${Service}", {"Cluster": {"Fn::ImportValue": "herd-service-ClusterName"},
+                                                   "Service": names.Service.KEYCLOAK_SERVICE_NAME}]}
+    for action in ("ecs:DescribeServices", "ecs:UpdateService"):
+        (statement,) = by_action[action]
+        assert statement["Resource"] == [keycloak_service], "only Keycloak's service; CodeDeploy moves the manager's"
+    (register,) = by_action["ecs:RegisterTaskDefinition"]
+    families = [r["Fn::Sub"][1]["Family"] for r in register["Resource"]]
+    assert families == [{"Fn::ImportValue": "herd-service-ManagerTaskFamily"}, names.Service.KEYCLOAK_TASK_FAMILY]
+    (listing,) = by_action["ecs:ListTasks"]
+    assert listing["Condition"] == {"ArnEquals": {"ecs:cluster": {"Fn::Sub": [
+        "arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:cluster/${Cluster}",
+        {"Cluster": {"Fn::ImportValue": "herd-service-ClusterName"}}]}}}
+    (passing,) = by_action["iam:PassRole"]
+    assert passing["Condition"] == {"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}}
+    assert passing["Resource"] == [{"Fn::ImportValue": "herd-service-ManagerTaskRoleArn"},
+                                   {"Fn::ImportValue": "herd-service-KeycloakTaskRoleArn"},
+                                   {"Fn::ImportValue": "herd-service-ManagerExecutionRoleArn"}]
+    # CodeDeploy passes only the manager's roles.
+    (deploy_passing,) = [s for s in _policy(P.DEPLOY_ROLE) if "iam:PassRole" in s["Action"]]
+    assert {"Fn::ImportValue": "herd-service-KeycloakTaskRoleArn"} not in deploy_passing["Resource"]
+
+
+def test_build_role_pushes_to_both_repositories():
+    (push,) = [s for s in _policy(P.BUILD_ROLE) if "ecr:PutImage" in s.get("Action", [])]
+    assert push["Resource"] == [{"Fn::ImportValue": "herd-data-EcrRepositoryArn"},
+                                {"Fn::ImportValue": "herd-data-KeycloakEcrRepositoryArn"}]
+
+
+def test_keycloaks_execution_role_may_pull_the_pipelines_keycloak_image():
+    service = registry.get(names.SERVICE).template_dict()["Resources"]
+    statements = service[names.Service.EXECUTION_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+    (pull,) = [s for s in statements if "ecr:BatchGetImage" in s["Action"]]
+    assert {"Fn::ImportValue": "herd-data-KeycloakEcrRepositoryArn"} in pull["Resource"]
+    keycloak_task = service[names.Service.KEYCLOAK_TASK]["Properties"]
+    assert keycloak_task["Family"] == names.Service.KEYCLOAK_TASK_FAMILY
+    assert keycloak_task["ExecutionRoleArn"] == {"Fn::GetAtt": [names.Service.EXECUTION_ROLE, "Arn"]}
 
 
 @pytest.mark.parametrize(("flag", "expected"), [("false", ["Source", "Build", "Deploy"]),
@@ -134,9 +217,10 @@ def test_connection_is_created_unless_one_is_given(existing):
 def test_build_project_embeds_this_repositorys_buildspec_and_appspec():
     project = TEMPLATE["Resources"][P.BUILD_PROJECT]["Properties"]
     assert project["Source"] == {"Type": "CODEPIPELINE", "BuildSpec": buildspec_text()}
-    # The same YAML as the repository's file, only the header comment left out.
-    assert yaml.safe_load(buildspec_text()) == yaml.safe_load((ROOT / "buildspec.yml").read_text())
-    assert (ROOT / "buildspec.yml").read_text().endswith(buildspec_text())
+    # The repository's file without its comment lines (in its scripts too: there they are only comments).
+    lines = (ROOT / "buildspec.yml").read_text().splitlines(keepends=True)
+    assert buildspec_text() == "".join(line for line in lines if not line.lstrip().startswith("#"))
+    assert len(buildspec_text()) < sum(map(len, lines)) - 2000  # what the budget gains
     assert project["Environment"]["PrivilegedMode"] is True
     assert project["Environment"]["ComputeType"] == {"Ref": P.COMPUTE_TYPE}
     assert project["Cache"] == {"Type": "LOCAL", "Modes": ["LOCAL_DOCKER_LAYER_CACHE", "LOCAL_SOURCE_CACHE"]}
@@ -395,10 +479,13 @@ def test_task_definition_permissions_follow_the_service_authorization_reference(
 
     revisions = {"Fn::Sub": ["arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${Family}:*",
                              {"Family": {"Fn::ImportValue": "herd-service-ManagerTaskFamily"}}]}
+    # The manager's family (the blue/green action) and Keycloak's (the ECS action).
+    keycloak = {"Fn::Sub": ["arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${Family}:*",
+                            {"Family": names.Service.KEYCLOAK_TASK_FAMILY}]}
     pipeline = _role_statements(P.PIPELINE_ROLE)
     assert pipeline["ecs:RegisterTaskDefinition"]["Action"] == ["ecs:RegisterTaskDefinition"]
-    assert pipeline["ecs:RegisterTaskDefinition"]["Resource"] == [revisions]
-    assert pipeline["ecs:TagResource"]["Resource"] == [revisions]
+    assert pipeline["ecs:RegisterTaskDefinition"]["Resource"] == [revisions, keycloak]
+    assert pipeline["ecs:TagResource"]["Resource"] == [revisions, keycloak]
     assert pipeline["ecs:TagResource"]["Condition"] == {"StringEquals": {"ecs:CreateAction": "RegisterTaskDefinition"}}
     assert _role_statements(P.BUILD_ROLE)["ecs:DescribeTaskDefinition"]["Resource"] == ["*"]
 

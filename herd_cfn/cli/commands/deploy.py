@@ -64,5 +64,9 @@ def _print_aws_cli(args: argparse.Namespace, project: Project, progress: Progres
                 progress.log(f"# CodeDeploy moves the manager's listeners: set {names.Edge.LIVE_TARGET_GROUP} and "
                              f"{names.Edge.TEST_TARGET_GROUP} to the group each forwards to now (weight 100 in "
                              "`aws elbv2 describe-listeners`), or `herd-cfn deploy` does it for you")
+            if stack.name == names.SERVICE:
+                progress.log(f"# Once the pipeline has deployed Keycloak: set {names.Service.KEYCLOAK_IMAGE} to the "
+                             "image it runs (`aws ecs describe-task-definition` of the keycloak service's revision), "
+                             "or `herd-cfn deploy` does it for you")
             progress.log(aws_cli_command(target, built, args.template_bucket))
     return 0

@@ -48,6 +48,7 @@ FIXES = (
     "backup_restore_jobs",
     "ecs_run_task_fargate",
     "parameter_changes_through_conditions",
+    "replacements_reach_dependents",
     "stackset_managed_execution",
     "stackset_operation_latency",
     "emulator_speed",

@@ -5,7 +5,8 @@ service or the pipeline is torn down or replaced.
   image that writes to it: PostgreSQL's data directory and the manager's ``/storage``;
 - AWS Backup: a vault and a plan (daily, optionally weekly and monthly) for the file system;
 - Secrets Manager secrets with generated passwords (database, OpenRemote admin, Keycloak admin);
-- the ECR repository of the custom manager image, and ECR's pull-through cache of Docker Hub (``pull_cache``);
+- the ECR repositories of the custom manager image and of Keycloak with the custom project's themes, and
+  ECR's pull-through cache of Docker Hub (``pull_cache``);
 - the key and log group of ECS Exec sessions (``exec_sessions``);
 - the key of the other stacks' log groups (``log_encryption``).
 
@@ -139,7 +140,7 @@ INPUTS = (
           "Days after which monthly backups move to cold storage (0: never; retention must be 90 days longer)",
           lambda env: env.data.backup.monthly_cold_storage_after_days, type="Number", min_value=0,
           max_value=36500),
-    Input(D.ECR_IMAGES_TO_KEEP, "Manager images kept in ECR (older ones expire)",
+    Input(D.ECR_IMAGES_TO_KEEP, "Images kept in each ECR repository (older ones expire)",
           lambda env: env.data.ecr_images_to_keep, type="Number", min_value=2, max_value=10000),
     Input(D.EXEC_LOG_RETENTION, "ECS Exec session log retention (days)", lambda env: env.data.exec_log_retention_days,
           type="Number", allowed_values=tuple(str(d) for d in LOG_RETENTION_DAYS)),
@@ -164,7 +165,8 @@ def build(t: Template) -> None:
     _file_system(t)
     _backup(t)
     _secrets(t)
-    _repository(t)
+    _repository(t, D.ECR_REPOSITORY, D.ECR_REPOSITORY_NAME)
+    _repository(t, D.KEYCLOAK_ECR_REPOSITORY, D.KEYCLOAK_ECR_REPOSITORY_NAME)
     pull_cache.build(t)
     exec_sessions.build(t)
     log_encryption.build(t)
@@ -374,24 +376,35 @@ _KEEP_PLACEHOLDER = "__IMAGES_TO_KEEP__"
 
 
 def _lifecycle_policy_text() -> Sub:
-    rules = pull_cache.lifecycle_rules(_KEEP_PLACEHOLDER,
-                                       "Keep the newest images (the running one and rollback targets)")
+    # An image matched by a rule's tag selection is never expired by a rule of lower priority (ECR's
+    # lifecycle policy evaluation rules): the first rule selects the build cache, which is only ever one
+    # image, so nothing expires it, while its superseded manifests become untagged and go after a day.
+    rules = pull_cache.lifecycle_rules(_KEEP_PLACEHOLDER, "Keep the newest images (the running one and rollback "
+                                       "targets)", always_kept_tag=D.BUILD_CACHE_TAG)
     text = json.dumps(rules, separators=(",", ":"), sort_keys=True)
     return Sub(text.replace(f'"{_KEEP_PLACEHOLDER}"', "${" + D.ECR_IMAGES_TO_KEEP + "}"))
 
 
-def _repository(t: Template) -> None:
+def _repository(t: Template, logical_id: str, name: str) -> None:
+    """One repository of images the pipeline builds; the manager's and Keycloak's are alike."""
     t.add_resource(ecr.Repository(
-        D.ECR_REPOSITORY, **RETAIN, RepositoryName=D.ECR_REPOSITORY_NAME,
+        logical_id, **RETAIN, RepositoryName=name,
         ImageScanningConfiguration=ecr.ImageScanningConfiguration(ScanOnPush=True),
         # The pipeline tags each image with its commit id: a tag always means the same image, so a
-        # CodeDeploy rollback redeploys exactly what ran before.
-        ImageTagMutability="IMMUTABLE",
+        # rollback redeploys exactly what ran before. The one exception is the build cache, which each
+        # build overwrites (ImageTagMutabilityExclusionFilter, ECR API reference).
+        ImageTagMutability="IMMUTABLE_WITH_EXCLUSION",
+        ImageTagMutabilityExclusionFilters=[ecr.ImageTagMutabilityExclusionFilter(
+            ImageTagMutabilityExclusionFilterType="WILDCARD",
+            ImageTagMutabilityExclusionFilterValue=D.BUILD_CACHE_TAG)],
         EncryptionConfiguration=ecr.EncryptionConfiguration(EncryptionType="AES256"),
         LifecyclePolicy=ecr.LifecyclePolicy(LifecyclePolicyText=_lifecycle_policy_text()),
         Metadata=skip(("CKV_AWS_136", "Encrypted at rest with AES256 (ECR-managed keys). The image holds no "
                         "secrets (they come from Secrets Manager at run time); a KMS key would need grants for "
-                        "CodeBuild and every ECS execution role for no gain in confidentiality.")),
+                        "CodeBuild and every ECS execution role for no gain in confidentiality."),
+                      ("CKV_AWS_51", "Every tag is immutable except buildcache (IMMUTABLE_WITH_EXCLUSION), BuildKit's "
+                                     "registry cache, which each build overwrites and nothing deploys; services run "
+                                     "commit tags only.")),
     ))
 
 
@@ -413,6 +426,9 @@ def _outputs(t: Template) -> None:
     out(D.OUT_ECR_REPOSITORY_NAME, Ref(D.ECR_REPOSITORY), "ECR repository of the manager image")
     out(D.OUT_ECR_REPOSITORY_ARN, GetAtt(D.ECR_REPOSITORY, "Arn"), "ARN of the ECR repository")
     out(D.OUT_ECR_REPOSITORY_URI, GetAtt(D.ECR_REPOSITORY, "RepositoryUri"), "URI of the ECR repository")
+    out(D.OUT_KEYCLOAK_ECR_REPOSITORY_ARN, GetAtt(D.KEYCLOAK_ECR_REPOSITORY, "Arn"), "ECR repository of Keycloak")
+    out(D.OUT_KEYCLOAK_ECR_REPOSITORY_URI, GetAtt(D.KEYCLOAK_ECR_REPOSITORY, "RepositoryUri"),
+        "URI of Keycloak's ECR repository")
     out(D.OUT_BACKUP_VAULT_NAME, Ref(D.BACKUP_VAULT), "AWS Backup vault holding the file system's backups")
     out(D.OUT_BACKUP_ROLE_ARN, GetAtt(D.BACKUP_ROLE, "Arn"), "Role AWS Backup uses for backups and restore jobs")
     out(D.OUT_EXEC_KEY_ARN, GetAtt(D.EXEC_KEY, "Arn"), "Key of ECS Exec sessions and their log group")

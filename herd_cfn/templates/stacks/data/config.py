@@ -96,8 +96,10 @@ class DataConfig(StrictModel):
                                      "them back); NONE keeps everything in Standard",
     )
     backup: BackupConfig = Field(description="AWS Backup plan of the file system")
-    ecr_images_to_keep: int = Field(ge=2, le=10000, description="Manager images kept in ECR; at least 2 (the "
-                                                                "running image and the one a rollback returns to)")
+    ecr_images_to_keep: int = Field(ge=2, le=10000, description="Images kept in each ECR repository (manager, "
+                                                                "Keycloak); at least 2 (the running image and the "
+                                                                "one a rollback returns to); the build cache counts "
+                                                                "among the manager's but never expires")
     exec_log_retention_days: LogRetentionDays = Field(
         365, description="Retention (days) of the ECS Exec session log /herd/exec: who did what in a task")
     docker_hub_cache_secret_arn: CacheSecretArn | None = Field(

@@ -32,19 +32,25 @@ D = names.Data
 CACHED_IMAGES_TO_KEEP = 5
 
 
-def lifecycle_rules(keep: object, kept: str) -> dict:
+def lifecycle_rules(keep: object, kept: str, always_kept_tag: str | None = None) -> dict:
     """ECR lifecycle rules of every repository here: untagged images go after a day, and beyond the newest
-    ``keep`` images (``kept`` says which those are) the oldest go."""
-    return {"rules": [
-        {"rulePriority": 1, "description": "Expire untagged images a day after push",
-         "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
-                       "countNumber": 1},
-         "action": {"type": "expire"}},
-        # ECR requires the "any" rule to have the highest priority number.
-        {"rulePriority": 2, "description": kept,
-         "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
-         "action": {"type": "expire"}},
-    ]}
+    ``keep`` images (``kept`` says which those are) the oldest go; an ``always_kept_tag`` (one image, moved by
+    each build) is never expired."""
+    rules = []
+    if always_kept_tag:
+        rules.append({"description": f"Keep the one image tagged {always_kept_tag}",
+                      "selection": {"tagStatus": "tagged", "tagPatternList": [always_kept_tag],
+                                    "countType": "imageCountMoreThan", "countNumber": 1},
+                      "action": {"type": "expire"}})
+    rules.append({"description": "Expire untagged images a day after push",
+                  "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed", "countUnit": "days",
+                                "countNumber": 1},
+                  "action": {"type": "expire"}})
+    # ECR requires the "any" rule to have the highest priority number.
+    rules.append({"description": kept,
+                  "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": keep},
+                  "action": {"type": "expire"}})
+    return {"rules": [{"rulePriority": priority, **rule} for priority, rule in enumerate(rules, 1)]}
 
 
 def build(t: Template) -> None:

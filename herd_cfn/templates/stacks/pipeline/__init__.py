@@ -1,10 +1,12 @@
 """The pipeline stack: a push to the account's branch builds the custom OpenRemote image and deploys
 it to the manager service with CodeDeploy blue/green, with no step by hand.
 
-GitHub (CodeConnections) → CodeBuild (this repository's buildspec.yml: docker build, push to ECR,
-imageDetail.json + taskdef.json + appspec.yaml) → optional manual approval → CodeDeployToECS
-(blue/green through the ALB's test listener, BeforeAllowTraffic health hook, rollback on failure
-and on the service's alarms). Notifications of finished executions go to an encrypted SNS topic.
+GitHub (CodeConnections) → CodeBuild (this repository's buildspec.yml: BuildKit with a registry cache in
+ECR, push of the manager image and of the Keycloak image with the project's themes; imageDetail.json +
+taskdef.json + appspec.yaml, and imagedefinitions.json) → optional manual approval → side by side:
+CodeDeployToECS (blue/green through the ALB's test listener, BeforeAllowTraffic health hook, rollback on
+failure and on the service's alarms) and the ECS (rolling) action for Keycloak (the service's circuit
+breaker rolls back). Notifications of finished executions go to an encrypted SNS topic.
 """
 
 from __future__ import annotations
@@ -71,22 +73,17 @@ ARTIFACT_EXPIRY_DAYS = 30  # a re-run needs the artifacts of recent executions o
 NONCURRENT_EXPIRY_DAYS = 7
 
 
-def _without_comment_lines(text: str, leading_only: bool = False) -> str:
-    """YAML without whole-line comments (all of them, or only the header): the template's size is the budget
-    and the comments are for readers of this repository. Lines inside block scalars are never touched when
-    ``leading_only``; appspec.yaml has no block scalars."""
-    lines = text.splitlines(keepends=True)
-    if leading_only:
-        while lines and lines[0].lstrip().startswith("#"):
-            lines.pop(0)
-        return "".join(lines)
-    return "".join(line for line in lines if not line.lstrip().startswith("#"))
+def _without_comment_lines(text: str) -> str:
+    """YAML without whole-line comments: the template's size is the budget and the comments are for readers
+    of this repository."""
+    return "".join(line for line in text.splitlines(keepends=True) if not line.lstrip().startswith("#"))
 
 
 def buildspec_text() -> str:
-    """buildspec.yml without its header comment, embedded in the CodeBuild project so the application repo
-    needs no CI file."""
-    return _without_comment_lines(BUILDSPEC_FILE.read_text(encoding="utf-8"), leading_only=True)
+    """buildspec.yml without its comment lines, embedded in the CodeBuild project so the application repo
+    needs no CI file. Comment lines inside its scripts go too: in bash and in the Python of its heredoc a
+    whole-line comment is only a comment, and the template's size is the budget. The tests run this text."""
+    return _without_comment_lines(BUILDSPEC_FILE.read_text(encoding="utf-8"))
 
 
 def appspec_text() -> str:
@@ -114,6 +111,9 @@ INPUTS = (
     Input(P.DOCKER_CONTEXT, "Docker build context in the application repository",
           lambda env: env.pipeline.docker_build_context,
           allowed_pattern=RELATIVE_PATH_PATTERN, constraint="a relative path without '..'"),
+    # Through ECR's pull-through cache when the environment has one, as the service stack's image.
+    Input(P.KEYCLOAK_BASE_IMAGE, "OpenRemote's Keycloak image the build adds the project's themes to",
+          lambda env: docker_hub.image(env, env.service.keycloak_image)),
     optional_input(P.DOCKER_HUB_SECRET_ARN,
                    "Secret with Docker Hub username/password keys; empty: pull anonymously",
                    lambda env: env.pipeline.docker_hub_secret_arn, fields.SECRET_ARN_PATTERN,
@@ -198,7 +198,8 @@ def _build_project(t: Template) -> None:
         KmsKeyId=logs_key(),
     ))
     t.add_resource(service_role(P.BUILD_ROLE, "codebuild.amazonaws.com", build_statements(),
-                                "CodeBuild: build and push the manager image, write the deploy artifacts"))
+                                "CodeBuild: build and push the manager and Keycloak images, write the deploy "
+                                "artifacts"))
 
     def plain(name: str, value) -> codebuild.EnvironmentVariable:
         return codebuild.EnvironmentVariable(Name=name, Type="PLAINTEXT", Value=value)
@@ -211,6 +212,9 @@ def _build_project(t: Template) -> None:
         plain("REPOSITORY_URI", imported(names.DATA, names.Data.OUT_ECR_REPOSITORY_URI)),
         plain("TASK_FAMILY", imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY)),
         plain("CONTAINER_NAME", S.MANAGER_CONTAINER),
+        plain("KEYCLOAK_REPOSITORY_URI", imported(names.DATA, names.Data.OUT_KEYCLOAK_ECR_REPOSITORY_URI)),
+        plain("KEYCLOAK_BASE_IMAGE", Ref(P.KEYCLOAK_BASE_IMAGE)),
+        plain("KEYCLOAK_CONTAINER_NAME", S.KEYCLOAK_CONTAINER),
         plain("AWS_ACCOUNT_ID", AccountId),
         plain("DOCKERFILE", Ref(P.DOCKERFILE)),
         plain("DOCKER_BUILD_CONTEXT", Ref(P.DOCKER_CONTEXT)),
@@ -224,9 +228,10 @@ def _build_project(t: Template) -> None:
 
     t.add_resource(codebuild.Project(
         P.BUILD_PROJECT, Name=P.BUILD_PROJECT_NAME,
-        Description="Builds the custom OpenRemote manager image (herd-cfn buildspec.yml)",
+        Description="Builds the custom OpenRemote manager and Keycloak images (herd-cfn buildspec.yml)",
         Metadata=skip(
-            ("CKV_AWS_316", "docker build needs privileged mode; the project runs only herd-cfn's buildspec."),
+            ("CKV_AWS_316", "Docker (a BuildKit container) needs privileged mode; the project runs only herd-cfn's "
+                            "buildspec."),
             ("CKV_AWS_147", "Artifacts are encrypted with the account's aws/s3 key; a customer managed key adds "
                             "a key policy to keep in step with three roles and buys nothing here."),
         ),
@@ -283,7 +288,7 @@ def _deployment(t: Template) -> None:
 
 def _pipeline(t: Template) -> None:
     t.add_resource(service_role(P.PIPELINE_ROLE, "codepipeline.amazonaws.com", pipeline_statements(connection_arn()),
-                                "CodePipeline: source, build and deploy of the manager image"))
+                                "CodePipeline: source, build and deploy of the manager and Keycloak images"))
     source = codepipeline.Stages(Name="Source", Actions=[codepipeline.Actions(
         Name=P.SOURCE_ACTION, Namespace=P.SOURCE_NAMESPACE,
         ActionTypeId=codepipeline.ActionTypeId(
@@ -306,12 +311,13 @@ def _pipeline(t: Template) -> None:
                 "name": "COMMIT_ID", "type": "PLAINTEXT", "value": f"#{{{P.SOURCE_NAMESPACE}.CommitId}}"}]),
         },
         InputArtifacts=[codepipeline.InputArtifacts(Name=P.SOURCE_ARTIFACT)],
-        OutputArtifacts=[codepipeline.OutputArtifacts(Name=P.BUILD_ARTIFACT)],
+        OutputArtifacts=[codepipeline.OutputArtifacts(Name=P.BUILD_ARTIFACT),
+                         codepipeline.OutputArtifacts(Name=P.KEYCLOAK_ARTIFACT)],
     )])
     approval = If(P.APPROVAL, codepipeline.Stages(Name="Approve", Actions=[codepipeline.Actions(
         Name="Approve",
         ActionTypeId=codepipeline.ActionTypeId(Category="Approval", Owner="AWS", Provider="Manual", Version="1"),
-        Configuration={"CustomData": f"Deploy commit #{{{P.SOURCE_NAMESPACE}.CommitId}} to the manager service?"},
+        Configuration={"CustomData": f"Deploy commit #{{{P.SOURCE_NAMESPACE}.CommitId}} to the manager and Keycloak?"},
     )]), NoValue)
     deploy = codepipeline.Stages(Name="Deploy", Actions=[codepipeline.Actions(
         Name="BlueGreen",
@@ -327,6 +333,17 @@ def _pipeline(t: Template) -> None:
             "Image1ContainerName": P.IMAGE_PLACEHOLDER,
         },
         InputArtifacts=[codepipeline.InputArtifacts(Name=P.BUILD_ARTIFACT)],
+    ), codepipeline.Actions(
+        # Side by side with the manager's (same run order): a rolling deployment keeps the old Keycloak
+        # serving until the new one is healthy; the service's circuit breaker rolls a failed one back.
+        Name=P.KEYCLOAK_ACTION,
+        ActionTypeId=codepipeline.ActionTypeId(Category="Deploy", Owner="AWS", Provider="ECS", Version="1"),
+        Configuration={
+            "ClusterName": imported(names.SERVICE, S.OUT_CLUSTER_NAME),
+            "ServiceName": S.KEYCLOAK_SERVICE_NAME,
+            "FileName": P.IMAGE_DEFINITIONS_FILE,
+        },
+        InputArtifacts=[codepipeline.InputArtifacts(Name=P.KEYCLOAK_ARTIFACT)],
     )])
     t.add_resource(codepipeline.Pipeline(
         # A new pipeline starts its first execution at once; the appspec's hook functions must exist by its
@@ -414,7 +431,7 @@ def _outputs(t: Template) -> None:
 
 STACK = StackDefinition(
     name=names.PIPELINE,
-    description="GitHub → CodeBuild → ECR → CodeDeploy blue/green push-to-deploy pipeline of the manager",
+    description="GitHub → CodeBuild → ECR → CodeDeploy blue/green (manager) and ECS rolling (Keycloak) pipeline",
     build=build,
     inputs=INPUTS,
     depends_on=(names.NETWORK, names.DATA, names.EDGE, names.SERVICE, names.TRAFFIC),

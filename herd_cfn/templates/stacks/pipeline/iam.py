@@ -50,10 +50,11 @@ def bucket_objects_arn() -> Sub:
     return Sub("arn:${AWS::Partition}:s3:::${%s}/*" % P.ARTIFACT_BUCKET)
 
 
-def _pass_task_roles() -> Statement:
+def _pass_task_roles(*task_roles: str) -> Statement:
+    """PassRole to ECS tasks only: the execution role (shared by the families) and the given task roles."""
     return _allow(
         ["iam:PassRole"],
-        [imported(names.SERVICE, S.OUT_MANAGER_TASK_ROLE_ARN),
+        [*(imported(names.SERVICE, role) for role in task_roles),
          imported(names.SERVICE, S.OUT_MANAGER_EXECUTION_ROLE_ARN)],
         Condition(StringEquals("iam:PassedToService", "ecs-tasks.amazonaws.com")),
     )
@@ -64,10 +65,16 @@ def _cluster_arn() -> Sub:
                Cluster=imported(names.SERVICE, S.OUT_CLUSTER_NAME))
 
 
-def _service_arn() -> Sub:
+def _service_arn(service: object = None) -> Sub:
+    """The manager service's ARN, or the named service's in the same cluster."""
     return Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:service/${Cluster}/${Service}",
                Cluster=imported(names.SERVICE, S.OUT_CLUSTER_NAME),
-               Service=imported(names.SERVICE, S.OUT_MANAGER_SERVICE_NAME))
+               Service=service or imported(names.SERVICE, S.OUT_MANAGER_SERVICE_NAME))
+
+
+def _task_definition_arns(*families: object) -> list[Sub]:
+    return [Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${Family}:*",
+                Family=family) for family in families]
 
 
 def _task_set_arns() -> Sub:
@@ -94,12 +101,6 @@ def _alarm_arns() -> list:
             for name in rollback_alarm_names()]
 
 
-def manager_revisions_arn() -> Sub:
-    """Every revision of the manager's task-definition family."""
-    return Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task-definition/${Family}:*",
-               Family=imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY))
-
-
 def deployment_group_arn() -> Sub:
     return Sub("arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:"
                f"{P.DEPLOY_APPLICATION_NAME}/{P.DEPLOYMENT_GROUP_NAME}")
@@ -117,10 +118,11 @@ def build_statements() -> list:
         _allow(["s3:GetBucketAcl", "s3:GetBucketLocation"], [bucket_arn()]),
         # ecr:GetAuthorizationToken has no resource-level permissions: the token is per registry.
         _allow(["ecr:GetAuthorizationToken"], ANY_RESOURCE),
+        # Push (and the build cache's read and write) to the manager's and Keycloak's repositories.
         _allow([
             "ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload", "ecr:DescribeImages",
             "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload", "ecr:PutImage", "ecr:UploadLayerPart",
-        ], [repository]),
+        ], [repository, imported(names.DATA, names.Data.OUT_KEYCLOAK_ECR_REPOSITORY_ARN)]),
         # ecs:DescribeTaskDefinition lists no resource type in the Service Authorization Reference ("Actions,
         # resources, and condition keys for Amazon Elastic Container Service"), so it takes "*" (the buildspec
         # reads the family's newest revision; docs/openremote-and-aws-facts.md C.8).
@@ -136,6 +138,7 @@ def build_statements() -> list:
 
 
 def pipeline_statements(connection_arn) -> list:
+    task_definitions = _task_definition_arns(imported(names.SERVICE, S.OUT_MANAGER_TASK_FAMILY), S.KEYCLOAK_TASK_FAMILY)
     application_arn = Sub("arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:application:"
                           f"{P.DEPLOY_APPLICATION_NAME}")
     return [
@@ -150,17 +153,36 @@ def pipeline_statements(connection_arn) -> list:
         _allow(["codedeploy:GetDeploymentConfig"], [Sub(
             "arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentconfig:"
             "CodeDeployDefault.ECSAllAtOnce")]),
-        # The deploy action registers taskdef.json as a new revision of the manager's family. The Service
+        # The deploy actions register taskdef.json as a new revision of the manager's family, and a copy of
+        # Keycloak's service revision with the new image (ECS action) as one of Keycloak's. The Service
         # Authorization Reference ("Actions, resources, and condition keys for Amazon Elastic Container Service")
         # gives RegisterTaskDefinition the required resource type task-definition, whose ARN is
-        # task-definition/${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber}: the family's revisions,
+        # task-definition/${TaskDefinitionFamilyName}:${TaskDefinitionRevisionNumber}: the families' revisions,
         # not "*" (docs/openremote-and-aws-facts.md C.8).
-        _allow(["ecs:RegisterTaskDefinition"], [manager_revisions_arn()]),
+        _allow(["ecs:RegisterTaskDefinition"], task_definitions),
         # Tags in taskdef.json are applied by RegisterTaskDefinition itself: allow tagging only there (ECS
         # Developer Guide, "Grant permission to tag resources on creation": the ecs:CreateAction key).
-        _allow(["ecs:TagResource"], [manager_revisions_arn()],
+        _allow(["ecs:TagResource"], task_definitions,
                Condition(StringEquals("ecs:CreateAction", "RegisterTaskDefinition"))),
-        _pass_task_roles(),
+        *keycloak_deploy_statements(),
+        _pass_task_roles(S.OUT_MANAGER_TASK_ROLE_ARN, S.OUT_KEYCLOAK_TASK_ROLE_ARN),
+    ]
+
+
+def keycloak_deploy_statements() -> list:
+    """The ECS (standard) deploy action of Keycloak: it reads the service's revision, registers a copy with the
+    image of imagedefinitions.json, updates the service and watches the deployment. The actions are the ones
+    AWS's CodePipeline service role policy lists for it (as AWS CDK's EcsDeployAction grants them), narrowed
+    to the Keycloak service and its cluster."""
+    cluster = Condition(ArnEquals("ecs:cluster", _cluster_arn()))
+    return [
+        _allow(["ecs:DescribeServices", "ecs:UpdateService"], [_service_arn(S.KEYCLOAK_SERVICE_NAME)]),
+        # ecs:DescribeTaskDefinition has no resource-level permissions.
+        _allow(["ecs:DescribeTaskDefinition"], ANY_RESOURCE),
+        _allow(["ecs:DescribeTasks"], [Sub("arn:${AWS::Partition}:ecs:${AWS::Region}:${AWS::AccountId}:task/${C}/*",
+                                           C=imported(names.SERVICE, S.OUT_CLUSTER_NAME))]),
+        # ecs:ListTasks names container instances, which Fargate has none of; the ecs:cluster key pins it.
+        _allow(["ecs:ListTasks"], ANY_RESOURCE, cluster),
     ]
 
 
@@ -186,7 +208,7 @@ def deploy_statements() -> list:
         _allow(["lambda:InvokeFunction"], [function_arn(T.BEFORE_ALLOW_TRAFFIC_FUNCTION),
                                           GetAtt(P.DEPLOY_HOOKS_FUNCTION, "Arn")]),
         _allow(["s3:GetObject", "s3:GetObjectVersion"], [bucket_objects_arn()]),
-        _pass_task_roles(),
+        _pass_task_roles(S.OUT_MANAGER_TASK_ROLE_ARN),
     ]
 
 

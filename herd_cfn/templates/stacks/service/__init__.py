@@ -57,6 +57,7 @@ def _outputs(t: Template) -> None:
     out(S.OUT_ALARM_TOPIC_ARN, Ref(S.ALARM_TOPIC))
     out(S.OUT_ROLLBACK_ALARM_NAMES, alarms.rollback_alarm_names(), "Rollback alarms")
     out(S.OUT_MANAGER_TASK_ROLE_ARN, roles.arn(S.MANAGER_TASK_ROLE))
+    out(S.OUT_KEYCLOAK_TASK_ROLE_ARN, roles.arn(S.KEYCLOAK_TASK_ROLE))
     out(S.OUT_MANAGER_EXECUTION_ROLE_ARN, roles.arn(S.EXECUTION_ROLE))
     out(S.OUT_MANAGER_SECURITY_GROUP, GetAtt(S.MANAGER_SG, "GroupId"))
     out(S.OUT_RESTORE_SECURITY_GROUP, restore.security_group(), "Group of herd-cfn restore's task")

@@ -47,10 +47,10 @@ def build(t: Template) -> None:
         Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[
             data(D.OUT_DB_SECRET_ARN), data(D.OUT_ADMIN_SECRET_ARN),
             If(S.HAS_EMAIL, Ref(S.EMAIL_SECRET_ARN), NoValue)]),
-        # The pipeline's manager revisions run the image it pushed to the data stack's repository.
+        # The pipeline's manager and Keycloak revisions run the images it pushed to the data stack's repositories.
         Statement(Effect=Allow, Action=[ecr.BatchCheckLayerAvailability, ecr.BatchGetImage,
                                         ecr.GetDownloadUrlForLayer],
-                  Resource=[data(D.OUT_ECR_REPOSITORY_ARN)]),
+                  Resource=[data(D.OUT_ECR_REPOSITORY_ARN), data(D.OUT_KEYCLOAK_ECR_REPOSITORY_ARN)]),
         # Resource "*": ecr:GetAuthorizationToken has no resource type; the token alone grants nothing.
         Statement(Effect=Allow, Action=[ecr.GetAuthorizationToken], Resource=["*"]),
     ], _docker_hub_cache())

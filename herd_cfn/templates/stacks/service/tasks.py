@@ -167,7 +167,7 @@ def _postgres(t: Template) -> None:
 
 
 def _keycloak(t: Template) -> None:
-    _task(t, S.KEYCLOAK_TASK, f"{S.CLUSTER_NAME}-{S.KEYCLOAK_CONTAINER}", S.KEYCLOAK_CPU, S.KEYCLOAK_MEMORY,
+    _task(t, S.KEYCLOAK_TASK, S.KEYCLOAK_TASK_FAMILY, S.KEYCLOAK_CPU, S.KEYCLOAK_MEMORY,
           task_role=S.KEYCLOAK_TASK_ROLE,
           container=dict(
               Name=S.KEYCLOAK_CONTAINER, Image=Ref(S.KEYCLOAK_IMAGE),
