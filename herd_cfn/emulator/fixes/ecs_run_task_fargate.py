@@ -32,8 +32,11 @@ def _with_memory(container: dict[str, Any]) -> dict[str, Any]:
 
 
 def free_ip(subnet: Any) -> str:
-    """The first address of the subnet nobody uses (AWS reserves the first four and the last)."""
+    """The first address of the subnet nobody uses (AWS reserves the first four and the last): neither an
+    instance's nor a network interface's (each Fargate task and each load balancer node has one)."""
     used = set(getattr(subnet, "_subnet_ips", {}))
+    used |= {str(eni.private_ip_address) for eni in subnet.ec2_backend.enis.values()
+             if getattr(eni.subnet, "id", None) == subnet.id}
     hosts = list(ipaddress.ip_network(str(subnet.cidr_block)).hosts())
     for host in hosts[3:-1]:
         if str(host) not in used:
