@@ -3,7 +3,9 @@
 Gap: moto's ``run_task`` adds up the containers' ``memory`` to place a task and fails with a TypeError
 (HTTP 500) when a container has no container-level memory, which Fargate task definitions need not
 have (the herd-restore task); past that, every awsvpc task failed with an AttributeError (moto's
-network interface has no ``private_dns_name``), and its address was a random 10.x outside its subnet.
+network interface has no ``private_dns_name``), and its address was a random 10.x outside its subnet. Here a
+task gets the first address of its subnet that no instance and no network interface uses (moto's network
+interfaces do not take their addresses from the subnet's pool: counting them keeps two tasks apart).
 AWS: the Amazon ECS developer guide, "Task definition parameters for Amazon ECS" (Fargate: task-level
 ``cpu`` and ``memory`` are required, container-level ``memory`` is optional) and "Fargate task networking"
 (each task gets an elastic network interface with a private IPv4 address from the subnet it runs in;
