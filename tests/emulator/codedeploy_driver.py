@@ -41,7 +41,7 @@ from dataclasses import dataclass, field
 
 import yaml
 
-from herd_cfn.templates.lambdas import MODULES, packed_source
+from herd_cfn.templates.lambdas import MODULES, PACKED_SOURCE_LIMIT, inline_source, packed_source
 from tests.emulator.alb_network import Alb
 from tests.emulator.deployment import Deployed
 
@@ -72,14 +72,14 @@ class Invocation:
 
 
 def deployed_module(deployed: Deployed, function_name: str) -> str:
-    """The herd_cfn.templates.lambdas module whose packed source is the function's deployed index.py."""
+    """The herd_cfn.templates.lambdas module whose deployable source (packed or inline) is the function's index.py."""
     from moto.awslambda.models import lambda_backends
 
     function = lambda_backends[deployed.env.account_id][deployed.env.region].get_function(function_name)
     code = function.code_bytes if isinstance(function.code_bytes, bytes) else base64.b64decode(function.code_bytes)
     with zipfile.ZipFile(io.BytesIO(code)) as archive:
         index = archive.read("index.py").decode()
-    matches = [m for m in MODULES if packed_source(m) == index]
+    matches = [m for m in MODULES if index in (packed_source(m), inline_source(m, budget=PACKED_SOURCE_LIMIT))]
     if len(matches) != 1:
         raise AssertionError(f"the deployed code of {function_name} is none of {MODULES}")
     return matches[0]
@@ -103,6 +103,7 @@ class LambdaPlayer:
         self.client = deployed.client("lambda")
         self.invocations: list[Invocation] = []
         self.clock = VirtualClock()
+        self._outer: dict[str, str] = {}  # the environment of the invocation under way (a function's own Invoke)
 
     def _environment(self, configuration: dict) -> dict[str, str]:
         credentials = self.deployed.session.get_credentials().get_frozen_credentials()
@@ -115,7 +116,9 @@ class LambdaPlayer:
 
     @contextlib.contextmanager
     def _running(self, module, environment: dict[str, str]):
-        saved_env = {k: os.environ.get(k) for k in environment}
+        """The function's environment (without its caller's), its VPC, clock and Invoke, while it runs."""
+        saved_env = {k: os.environ.get(k) for k in {*environment, *self._outer}}
+        outer, self._outer = self._outer, environment
         saved = {name: getattr(module, name) for name in ("socket", "time", "clients") if hasattr(module, name)}
         real_clients = saved["clients"]
 
@@ -125,12 +128,15 @@ class LambdaPlayer:
                 found["lambda"] = self  # the function's own Invoke calls come back to this player
             return found
 
+        for key in outer:
+            os.environ.pop(key, None)
         os.environ.update(environment)
         module.socket = types.SimpleNamespace(create_connection=self.alb.create_connection)
         module.time, module.clients = self.clock, clients
         try:
             yield
         finally:
+            self._outer = outer
             for name, value in saved.items():
                 setattr(module, name, value)
             for key, value in saved_env.items():
@@ -170,6 +176,19 @@ class LambdaPlayer:
 
 class HookFailed(AssertionError):
     pass
+
+
+@dataclass
+class Plan:
+    cluster: str
+    service: str
+    target_groups: list[str]
+    production_listener: str
+    test_listener: str
+    task_definition: str
+    container: str
+    container_port: int
+    hooks: dict[str, str]
 
 
 @dataclass
@@ -221,48 +240,56 @@ class CodeDeployDriver:
         (image,) = [c["image"] for c in found["containerDefinitions"] if c["name"] == container]
         return image
 
-    def run(self, deployment_id: str) -> Deployment:
+    def plan(self, deployment_id: str) -> Plan:
+        """What CodeDeploy reads before it starts: the deployment group and the deployment's appspec."""
         info = self.codedeploy.get_deployment(deploymentId=deployment_id)["deploymentInfo"]
         group = self.codedeploy.get_deployment_group(applicationName=info["applicationName"],
                                                      deploymentGroupName=info["deploymentGroupName"])
         group = group["deploymentGroupInfo"]
         (ecs_service,) = group["ecsServices"]
-        cluster, service_name = ecs_service["clusterName"], ecs_service["serviceName"]
         (pair,) = group["loadBalancerInfo"]["targetGroupPairInfoList"]
         groups = self.elbv2.describe_target_groups(Names=[g["name"] for g in pair["targetGroups"]])["TargetGroups"]
-        (production,), (test,) = pair["prodTrafficRoute"]["listenerArns"], pair["testTrafficRoute"]["listenerArns"]
         appspec = yaml.safe_load(info["revision"]["appSpecContent"]["content"])
         (resource,) = appspec["Resources"]
         target = resource["TargetService"]["Properties"]
+        unplayed = set(target) - {"TaskDefinition", "LoadBalancerInfo"}  # what herd-cfn's appspec uses
+        if unplayed:
+            raise NotImplementedError(f"the driver does not play the appspec's {sorted(unplayed)}")
         hooks = {event: function for entry in appspec.get("Hooks", []) for event, function in entry.items()}
         if set(hooks) - set(HOOK_ORDER):
             raise ValueError(f"appspec hooks not of an ECS deployment: {sorted(set(hooks) - set(HOOK_ORDER))}")
+        (production,), (test,) = pair["prodTrafficRoute"]["listenerArns"], pair["testTrafficRoute"]["listenerArns"]
+        return Plan(ecs_service["clusterName"], ecs_service["serviceName"], [g["TargetGroupArn"] for g in groups],
+                    production, test, target["TaskDefinition"], target["LoadBalancerInfo"]["ContainerName"],
+                    int(target["LoadBalancerInfo"]["ContainerPort"]), hooks)
 
+    def run(self, deployment_id: str) -> Deployment:
+        plan = self.plan(deployment_id)
+        cluster, service_name = plan.cluster, plan.service
         (service,) = self.ecs.describe_services(cluster=cluster, services=[service_name])["services"]
         (original,) = service["taskSets"]  # a second one: a deployment is under way
         live = original["loadBalancers"][0]["targetGroupArn"]
-        (other,) = [g["TargetGroupArn"] for g in groups if g["TargetGroupArn"] != live]
-        container = target["LoadBalancerInfo"]["ContainerName"]
+        (other,) = [g for g in plan.target_groups if g != live]
         deployment = Deployment(deployment_id, original, {})
 
-        self._hook(deployment, "BeforeInstall", hooks)
+        self._hook(deployment, "BeforeInstall", plan.hooks)
         # Install
         replacement = self.ecs.create_task_set(
-            cluster=cluster, service=service_name, taskDefinition=target["TaskDefinition"], externalId=deployment_id,
+            cluster=cluster, service=service_name, taskDefinition=plan.task_definition, externalId=deployment_id,
             networkConfiguration=service["networkConfiguration"], launchType=service["launchType"],
-            loadBalancers=[{"targetGroupArn": other, "containerName": container,
-                            "containerPort": int(target["LoadBalancerInfo"]["ContainerPort"])}],
+            loadBalancers=[{"targetGroupArn": other, "containerName": plan.container,
+                            "containerPort": plan.container_port}],
             scale={"value": 100.0, "unit": "PERCENT"})["taskSet"]
         deployment.replacement = replacement
-        image = self.image(target["TaskDefinition"], container)
+        image = self.image(plan.task_definition, plan.container)
         for task in self.tasks(cluster, replacement):
             self.alb.task_started(self.task_ip(task), image)
-        self._hook(deployment, "AfterInstall", hooks)
-        self._forward(test, other, live)  # AllowTestTraffic
-        self._hook(deployment, "AfterAllowTestTraffic", hooks)
-        self._hook(deployment, "BeforeAllowTraffic", hooks)
-        self._forward(production, other, live)  # AllowTraffic
-        self._hook(deployment, "AfterAllowTraffic", hooks)
+        self._hook(deployment, "AfterInstall", plan.hooks)
+        self._forward(plan.test_listener, other, live)  # AllowTestTraffic
+        self._hook(deployment, "AfterAllowTestTraffic", plan.hooks)
+        self._hook(deployment, "BeforeAllowTraffic", plan.hooks)
+        self._forward(plan.production_listener, other, live)  # AllowTraffic
+        self._hook(deployment, "AfterAllowTraffic", plan.hooks)
         # End: the replacement serves; after the termination wait the original goes.
         self.ecs.update_service_primary_task_set(cluster=cluster, service=service_name,
                                                  primaryTaskSet=replacement["taskSetArn"])

@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
 
 import pytest
 import yaml
@@ -57,6 +56,7 @@ class Rehearsal:
         }
         self.listeners = {"production": edge[E.OUT_HTTPS_LISTENER_ARN], "test": edge[E.OUT_TEST_LISTENER_ARN]}
         self.pushes: list[dict] = []
+        self.initial: dict = {}  # before the first push
 
     def targets(self, group: str) -> list[tuple[str, int]]:
         health = self.deployed.client("elbv2").describe_target_health(TargetGroupArn=self.groups[group])
@@ -108,7 +108,6 @@ def _schedule_targets(deployed) -> list[str]:
 
 @pytest.fixture(scope="module")
 def rehearsal(tmp_path_factory):
-    started = time.monotonic()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log
     server = LocalAws().start()
     server.reset()  # moto's state is per process: forget what other test modules of this worker left behind
@@ -127,7 +126,7 @@ def rehearsal(tmp_path_factory):
         # Before any push: the service's first task set runs the stack's public image (ECS starts it), and the
         # reconcile function's schedule has pointed MQTT at it.
         (first,) = result.task_sets()
-        result.initial = {"task_set": first, "mqtt": None}
+        result.initial["task_set"] = first
         for task in result.driver.tasks(deployed.outputs(names.SERVICE)[names.Service.OUT_CLUSTER_NAME], first):
             alb.task_started(result.driver.task_ip(task), result.driver.image(first["taskDefinition"], "manager"))
         for function in _schedule_targets(deployed):
@@ -136,7 +135,6 @@ def rehearsal(tmp_path_factory):
         result.initial["blue"] = result.targets("blue")
         for commit in COMMITS:
             result.push(commit, workspace)
-        result.seconds = time.monotonic() - started
         yield result
     finally:
         alb.close()
