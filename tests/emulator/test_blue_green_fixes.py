@@ -114,6 +114,16 @@ def test_a_code_deploy_service_starts_with_a_primary_task_set_whose_task_is_a_ta
     assert (task["startedBy"], task["group"]) == (first["id"], "service:web")
     assert _targets(elbv2, blue) == [(_address(task), 8080)] and _targets(elbv2, green) == []
 
+    # The desired count reaches the task set: scaled to 0 its task stops and leaves the group; back to 1, a new one.
+    ecs.update_service(cluster="c", service="web", desiredCount=0)
+    assert ecs.describe_tasks(cluster="c", tasks=[arn])["tasks"][0]["lastStatus"] == "STOPPED"
+    assert ecs.list_tasks(cluster="c", serviceName="web", desiredStatus="RUNNING")["taskArns"] == []
+    assert _targets(elbv2, blue) == []
+    ecs.update_service(cluster="c", service="web", desiredCount=1)
+    (again,) = ecs.list_tasks(cluster="c", serviceName="web", desiredStatus="RUNNING")["taskArns"]
+    (task,) = ecs.describe_tasks(cluster="c", tasks=[again])["tasks"]
+    assert again != arn and _targets(elbv2, blue) == [(_address(task), 8080)]
+
 
 def test_a_replacement_task_set_runs_behind_its_group_and_stops_when_deleted(aws, network):
     ecs, elbv2, (blue, green), awsvpc = _ecs(aws, network, "CODE_DEPLOY", desired=2)
