@@ -39,6 +39,7 @@ import uuid
 import zipfile
 from dataclasses import dataclass, field
 
+import boto3
 import yaml
 
 from herd_cfn.templates.lambdas import MODULES, PACKED_SOURCE_LIMIT, inline_source, packed_source
@@ -131,11 +132,14 @@ class LambdaPlayer:
         for key in outer:
             os.environ.pop(key, None)
         os.environ.update(environment)
+        # A Lambda runtime makes its default session from this environment: not one this process made before.
+        default_session, boto3.DEFAULT_SESSION = boto3.DEFAULT_SESSION, None
         module.socket = types.SimpleNamespace(create_connection=self.alb.create_connection)
         module.time, module.clients = self.clock, clients
         try:
             yield
         finally:
+            boto3.DEFAULT_SESSION = default_session
             self._outer = outer
             for name, value in saved.items():
                 setattr(module, name, value)
