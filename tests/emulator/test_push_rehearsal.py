@@ -110,19 +110,20 @@ def _schedule_targets(deployed) -> list[str]:
 def rehearsal(tmp_path_factory):
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the emulator's request log
     server = LocalAws().start()
-    server.reset()  # moto's state is per process: forget what other test modules of this worker left behind
-    env = load_project(ROOT / "parameters").environment(ENV)
-    deployed = deploy(server.endpoint_url, env, [s.name for s in stackset_stacks()])
-    pki = make_pki(tmp_path_factory.mktemp("pki"), parameter_values(names.EDGE, ENV)[E.DOMAIN])
-    secret = deployed.client("secretsmanager").get_secret_value(SecretId=deployed.outputs(names.DATA)[
-        D.OUT_ADMIN_SECRET_ARN])
-    alb = Alb(deployed, deployed.outputs(names.EDGE)[E.OUT_LOAD_BALANCER_ARN], pki,
-              json.loads(secret["SecretString"])["password"])
-    lambdas = LambdaPlayer(deployed, alb, str(pki / "ca.pem"))
-    workspace = tmp_path_factory.mktemp("pushes")
-    pipeline = Pipeline(deployed, deployed.outputs(names.PIPELINE)[P.OUT_PIPELINE_NAME], workspace / "codebuild")
-    result = Rehearsal(deployed, pipeline, alb, lambdas)
+    alb = None
     try:
+        server.reset()  # moto's state is per process: forget what other test modules of this worker left behind
+        env = load_project(ROOT / "parameters").environment(ENV)
+        deployed = deploy(server.endpoint_url, env, [s.name for s in stackset_stacks()])
+        pki = make_pki(tmp_path_factory.mktemp("pki"), parameter_values(names.EDGE, ENV)[E.DOMAIN])
+        secret = deployed.client("secretsmanager").get_secret_value(SecretId=deployed.outputs(names.DATA)[
+            D.OUT_ADMIN_SECRET_ARN])
+        alb = Alb(deployed, deployed.outputs(names.EDGE)[E.OUT_LOAD_BALANCER_ARN], pki,
+                  json.loads(secret["SecretString"])["password"])
+        lambdas = LambdaPlayer(deployed, alb, str(pki / "ca.pem"))
+        workspace = tmp_path_factory.mktemp("pushes")
+        pipeline = Pipeline(deployed, deployed.outputs(names.PIPELINE)[P.OUT_PIPELINE_NAME], workspace / "codebuild")
+        result = Rehearsal(deployed, pipeline, alb, lambdas)
         # Before any push: the service's first task set runs the stack's public image (ECS starts it), and the
         # reconcile function's schedule has pointed MQTT at it.
         (first,) = result.task_sets()
@@ -137,7 +138,8 @@ def rehearsal(tmp_path_factory):
             result.push(commit, workspace)
         yield result
     finally:
-        alb.close()
+        if alb is not None:
+            alb.close()
         server.stop()
 
 
