@@ -15,49 +15,16 @@ import pytest
 from herd_cfn import names
 from herd_cfn.emulator.fixes import recorded_only_types
 from herd_cfn.emulator.fixes._model import RECORDED
-from herd_cfn.emulator.server import LocalAws, account_session, seed_secret, skipped_resource_types
+from herd_cfn.emulator.server import LocalAws, skipped_resource_types
 from herd_cfn.templates import registry
 from herd_cfn.templates.registry import load_project
 from tests.conftest import ROOT
+from tests.emulator.deployment import OUTPUT, Deployed, deploy
 from tests.template_support import parameter_values
 
-OUTPUT = ROOT / "output"
 STACKS = tuple(stack.name for stack in registry.stackset_stacks())
 ENVIRONMENTS = ("dev", "prod")
 S, E, D, P = names.Service, names.Edge, names.Data, names.Pipeline
-
-
-def hosted_zone(account_id: str, zone_id: str, domain: str) -> None:
-    """The public hosted zone the edge parameters name, as the account already has it on AWS."""
-    from moto.route53.models import route53_backends
-
-    backend = route53_backends[account_id]["aws"]
-    zone = backend.create_hosted_zone(domain, private_zone=False)
-    backend.zones.pop(zone.resource_id)
-    zone.resource_id = zone_id
-    backend.zones[zone_id] = zone
-
-
-def _create(cfn, stack: str, env: str, **overrides: str) -> dict:
-    parameters = parameter_values(stack, env, **overrides)
-    body = (OUTPUT / "templates" / f"{stack}.yaml").read_text()
-    cfn.create_stack(StackName=names.stack_name(stack), TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"],
-                     Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()])
-    return cfn.describe_stacks(StackName=names.stack_name(stack))["Stacks"][0]
-
-
-class Deployed:
-    def __init__(self, endpoint: str, env) -> None:
-        self.env = env
-        self.endpoint = endpoint
-        self.session = account_session(endpoint, env.account_id, env.region)
-        self.stacks: dict[str, dict] = {}
-
-    def client(self, service: str):
-        return self.session.client(service, endpoint_url=self.endpoint)
-
-    def outputs(self, stack: str) -> dict[str, str]:
-        return {o["OutputKey"]: o["OutputValue"] for o in self.stacks[stack]["Outputs"]}
 
 
 @pytest.fixture(scope="module")
@@ -79,15 +46,7 @@ def deployed():
         with warnings.catch_warnings(record=True) as caught, skipped_resource_types() as skipped:
             warnings.simplefilter("always")
             for env_name in ENVIRONMENTS:
-                env = project.environment(env_name)
-                deployed_env = result[env_name] = Deployed(server.endpoint_url, env)
-                edge = parameter_values(names.EDGE, env_name)
-                hosted_zone(env.account_id, edge[E.HOSTED_ZONE_ID], edge[E.DOMAIN])
-                # The Docker Hub login of ECR's pull-through cache, which the account has before the rollout.
-                seed_secret(parameter_values(names.DATA, env_name)[D.DOCKER_HUB_CACHE_LOGIN_ARN])
-                cfn = deployed_env.client("cloudformation")
-                for stack in (names.STACKSET_EXECUTION, *STACKS):
-                    deployed_env.stacks[stack] = _create(cfn, stack, env_name)
+                result[env_name] = deploy(server.endpoint_url, project.environment(env_name), STACKS)
         yield {"envs": result, "skipped": skipped, "messages": messages,
                "warnings": [str(w.message) for w in caught], "server": server}
     finally:

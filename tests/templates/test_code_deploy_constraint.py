@@ -125,14 +125,14 @@ def _create(cfn, stack: str, body: str, parameters: dict[str, str]) -> dict:
 def deployed(aws):
     """network, data, edge and service as output/ has them, with dev's parameters (the emulator's fixes
     make moto create them as AWS does; the edge stack's hosted zone is the account's, made here)."""
+    from herd_cfn.emulator.server import seed_hosted_zone
     from herd_cfn.templates.registry import load_project
-    from tests.emulator.test_deploy_all_stacks import hosted_zone
 
     env = load_project(OUTPUT.parent / "parameters").environment("dev")
     session = account_session(aws.endpoint_url, env.account_id, env.region)
     cfn = session.client("cloudformation", endpoint_url=aws.endpoint_url)
     edge_parameters = parameter_values(names.EDGE, env.name)
-    hosted_zone(env.account_id, edge_parameters[E.HOSTED_ZONE_ID], edge_parameters[E.DOMAIN])
+    seed_hosted_zone(env.account_id, edge_parameters[E.HOSTED_ZONE_ID], edge_parameters[E.DOMAIN])
     stacks = {}
     for stack in (names.NETWORK, names.DATA, names.EDGE, names.SERVICE):
         body = (OUTPUT / "templates" / f"{stack}.yaml").read_text()

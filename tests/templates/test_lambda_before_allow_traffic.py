@@ -55,13 +55,11 @@ def _certificate(subject, issuer, public_key, signing_key, *, ca, dns_names=()):
     return builder.sign(signing_key, hashes.SHA256())
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory):
-    """A test CA (ca.pem) and a server certificate for DOMAIN signed by it (server.pem, server.key)."""
-    directory = tmp_path_factory.mktemp("pki")
+def make_pki(directory, domain):
+    """A test CA (ca.pem) and a server certificate for ``domain`` signed by it (server.pem, server.key)."""
     ca_key, server_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca = _certificate("herd test CA", "herd test CA", ca_key.public_key(), ca_key, ca=True)
-    server = _certificate(DOMAIN, "herd test CA", server_key.public_key(), ca_key, ca=False, dns_names=[DOMAIN])
+    server = _certificate(domain, "herd test CA", server_key.public_key(), ca_key, ca=False, dns_names=[domain])
     (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     (directory / "server.pem").write_bytes(server.public_bytes(serialization.Encoding.PEM))
     (directory / "server.key").write_bytes(
@@ -70,6 +68,12 @@ def pki(tmp_path_factory):
         )
     )
     return directory
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """make_pki for DOMAIN."""
+    return make_pki(tmp_path_factory.mktemp("pki"), DOMAIN)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -121,7 +121,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             form = urllib.parse.parse_qs(data.decode())
             # In production Keycloak, of the two clients only admin-cli allows the password grant (notes A1).
             ok = form == {"grant_type": ["password"], "client_id": ["admin-cli"], "username": ["admin"],
-                          "password": [PASSWORD]}
+                          "password": [self.server.password]}
             return self._answer(200, {"access_token": "token-1"}) if ok else self._answer(401, {"error": "x"})
         if self.headers["Authorization"] != "Bearer token-1" or not self.path.startswith("/api/master/"):
             return self._answer(401)
@@ -193,7 +193,7 @@ def platform(pki, monkeypatch):  # noqa: F811 (the fixture imported above)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(pki / "server.pem", pki / "server.key")
     server.socket = context.wrap_socket(server.socket, server_side=True)
-    server.platform = platform
+    server.platform, server.password = platform, PASSWORD
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     monkeypatch.setenv("SSL_CERT_FILE", str(pki / "ca.pem"))

@@ -52,6 +52,12 @@ FIXES = (
     "stackset_managed_execution",
     "stackset_operation_latency",
     "emulator_speed",
+    # the push rehearsal (tests/emulator/test_push_rehearsal.py): blue/green on the emulator
+    "no_value_in_lists",
+    "elbv2_load_balancer_interfaces",
+    "ecs_task_sets",
+    "codedeploy_lifecycle_hook_status",
+    "s3_bucket_policy_conditions",
 )
 
 _installed = False

@@ -3,7 +3,9 @@
 Gap: moto's ``run_task`` adds up the containers' ``memory`` to place a task and fails with a TypeError
 (HTTP 500) when a container has no container-level memory, which Fargate task definitions need not
 have (the herd-restore task); past that, every awsvpc task failed with an AttributeError (moto's
-network interface has no ``private_dns_name``), and its address was a random 10.x outside its subnet.
+network interface has no ``private_dns_name``), and its address was a random 10.x outside its subnet. Here a
+task gets the first address of its subnet that no instance and no network interface uses (moto's network
+interfaces do not take their addresses from the subnet's pool: counting them keeps two tasks apart).
 AWS: the Amazon ECS developer guide, "Task definition parameters for Amazon ECS" (Fargate: task-level
 ``cpu`` and ``memory`` are required, container-level ``memory`` is optional) and "Fargate task networking"
 (each task gets an elastic network interface with a private IPv4 address from the subnet it runs in;
@@ -32,8 +34,11 @@ def _with_memory(container: dict[str, Any]) -> dict[str, Any]:
 
 
 def free_ip(subnet: Any) -> str:
-    """The first address of the subnet nobody uses (AWS reserves the first four and the last)."""
+    """The first address of the subnet nobody uses (AWS reserves the first four and the last): neither an
+    instance's nor a network interface's (each Fargate task and each load balancer node has one)."""
     used = set(getattr(subnet, "_subnet_ips", {}))
+    used |= {str(eni.private_ip_address) for eni in subnet.ec2_backend.enis.values()
+             if getattr(eni.subnet, "id", None) == subnet.id}
     hosts = list(ipaddress.ip_network(str(subnet.cidr_block)).hosts())
     for host in hosts[3:-1]:
         if str(host) not in used:
