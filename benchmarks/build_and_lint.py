@@ -27,8 +27,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from herd_cfn.build import render  # noqa: E402
-from herd_cfn.config.environments import load_project  # noqa: E402
 from herd_cfn.templates import registry  # noqa: E402
+from herd_cfn.templates.registry import load_project  # noqa: E402
 
 
 def timed(fn, runs: int) -> float:

@@ -23,7 +23,7 @@ def build_parser() -> Parser:
     parser = Parser(prog="herd-cfn", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"herd-cfn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser, metavar="COMMAND")
-    for command in commands.ALL:
+    for command in commands.all_commands():
         command.register(sub)
     return parser
 

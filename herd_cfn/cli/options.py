@@ -8,15 +8,18 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from herd_cfn.build import artifacts
 from herd_cfn.config.environments import Environment, Project
 from herd_cfn.errors import InputError
-from herd_cfn.operations.aws import AwsContext, translate_errors
-from herd_cfn.operations.progress import Progress, for_stream
-from herd_cfn.operations.waiting import Polling
 from herd_cfn.templates.registry import load_project
+
+if TYPE_CHECKING:
+    from herd_cfn.operations.aws import AwsContext
+    from herd_cfn.operations.progress import Progress
+    from herd_cfn.operations.waiting import Polling
 
 
 class Parser(argparse.ArgumentParser):
@@ -139,6 +142,8 @@ def _account_profiles(args: argparse.Namespace, project: Project) -> dict[str, s
 
 
 def _polling(args: argparse.Namespace) -> Polling:
+    from herd_cfn.operations.waiting import Polling
+
     if not hasattr(args, "poll_interval"):
         return Polling()
     return Polling(initial=args.poll_interval, maximum=max(args.poll_max, args.poll_interval), timeout=args.timeout)
@@ -148,7 +153,10 @@ def _polling(args: argparse.Namespace) -> Polling:
 def aws_access(args: argparse.Namespace, project: Project, progress: Progress, bootstrap: bool = True,
                check_credentials: bool = True) -> Iterator[AwsContext]:
     """The AWS access of every command. ``check_credentials=False`` skips the first GetCallerIdentity for
-    callers that report missing credentials themselves (``doctor``)."""
+    callers that report missing credentials themselves (``doctor``). The AWS SDK is imported here, not by
+    every command (``build_templates.py`` needs none)."""
+    from herd_cfn.operations.aws import AwsContext, translate_errors
+
     refuse_ignored_access_flags(args)
     if args.local:
         from herd_cfn.operations.local import emulator
@@ -178,6 +186,8 @@ def prepare(args: argparse.Namespace) -> tuple[Project, list[Environment]]:
 
 def with_progress(run: Callable[[argparse.Namespace, Progress], int]) -> Callable[[argparse.Namespace], int]:
     def handler(args: argparse.Namespace) -> int:
+        from herd_cfn.operations.progress import for_stream
+
         progress = for_stream(sys.stdout)
         try:
             return run(args, progress)
