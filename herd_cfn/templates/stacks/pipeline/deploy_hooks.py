@@ -6,12 +6,12 @@ are in the traffic stack, which is rolled out first.
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Join, Ref, Split, Sub, Template, awslambda, events, logs
+from troposphere import GetAtt, Join, Ref, Split, Sub, Template, awslambda, events
 
 from herd_cfn import names
-from herd_cfn.templates import lambdas
-from herd_cfn.templates.helpers import RETAIN, imported, logs_key, service_role, skip
+from herd_cfn.templates.helpers import imported, service_role, skip
 from herd_cfn.templates.lambdas.iam import VPC_ACCESS_POLICY
+from herd_cfn.templates.lambdas.resources import add_function
 from herd_cfn.templates.stacks.pipeline.iam import deploy_hooks_statements
 
 P = names.Pipeline
@@ -41,33 +41,25 @@ def deploy_hooks_environment() -> dict:
 def build(t: Template) -> None:
     """One function for both events (the appspec names one per event). In the VPC with the BeforeAllowTraffic
     hook's group (HTTPS out), since it calls the manager through the ALB's private IPs."""
-    t.add_resource(logs.LogGroup(
-        P.DEPLOY_HOOKS_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{P.DEPLOY_HOOKS_FUNCTION_NAME}",
-        RetentionInDays=Ref(P.LOG_RETENTION),
-        KmsKeyId=logs_key()))
     role = service_role(
         P.DEPLOY_HOOKS_ROLE, "lambda.amazonaws.com", deploy_hooks_statements(), "Deploy hooks: dump, quiesce, resume",
         ManagedPolicyArns=[Sub(VPC_ACCESS_POLICY)])
     role.Metadata = skip(("CKV_AWS_111", "The writes on * are PutLifecycleEventHookExecutionStatus (no resource "
                                          "types) and the ENIs of AWS's VPC policy"))
     t.add_resource(role)
-    t.add_resource(awslambda.Function(
-        P.DEPLOY_HOOKS_FUNCTION, FunctionName=P.DEPLOY_HOOKS_FUNCTION_NAME,
-        Description="CodeDeploy BeforeInstall/AfterAllowTraffic and failed deployments: dump, quiesce, resume",
-        Metadata=skip(
+    add_function(
+        t, P.DEPLOY_HOOKS_FUNCTION, name=P.DEPLOY_HOOKS_FUNCTION_NAME, module="deploy_hooks", role=P.DEPLOY_HOOKS_ROLE,
+        description="CodeDeploy BeforeInstall/AfterAllowTraffic and failed deployments: dump, quiesce, resume",
+        log_group=P.DEPLOY_HOOKS_LOG_GROUP, retention=Ref(P.LOG_RETENTION), timeout=DEPLOY_HOOKS_TIMEOUT_SECONDS,
+        variables=deploy_hooks_environment(),
+        skips=(
             ("CKV_AWS_116", "Hooks report to CodeDeploy; EventBridge retries the failure event"),
             ("CKV_AWS_115", "One deployment at a time; reserving concurrency fails under the minimum quota"),
             ("CKV_AWS_173", "The environment holds no secrets (names, ARNs)"),
         ),
-        Runtime="python3.12", Handler="index.handler", Architectures=["arm64"],
-        Code=awslambda.Code(ZipFile=lambdas.packed_source("deploy_hooks")),
-        Role=GetAtt(P.DEPLOY_HOOKS_ROLE, "Arn"), Timeout=DEPLOY_HOOKS_TIMEOUT_SECONDS, MemorySize=256,
-        Environment=awslambda.Environment(Variables=deploy_hooks_environment()),
-        LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(P.DEPLOY_HOOKS_LOG_GROUP)),
-        VpcConfig=awslambda.VPCConfig(
-            SubnetIds=Split(",", imported(names.NETWORK, names.Network.OUT_PRIVATE_SUBNETS)),
-            SecurityGroupIds=[imported(names.TRAFFIC, T.OUT_HOOK_SECURITY_GROUP)]),
-    ))
+        vpc=awslambda.VPCConfig(SubnetIds=Split(",", imported(names.NETWORK, names.Network.OUT_PRIVATE_SUBNETS)),
+                                SecurityGroupIds=[imported(names.TRAFFIC, T.OUT_HOOK_SECURITY_GROUP)]),
+    )
     rule = t.add_resource(events.Rule(
         P.DEPLOY_FAILED_RULE, EventPattern={
             "source": ["aws.codedeploy"], "detail-type": ["CodeDeploy Deployment State-change Notification"],

@@ -9,22 +9,21 @@ port (the pipeline's deploy hooks run in the same group). Its code is
 
 from __future__ import annotations
 
-from troposphere import GetAtt, Ref, Sub, Tag, Tags, Template, awslambda, ec2, logs
+from troposphere import Ref, Sub, Tag, Tags, Template, awslambda, ec2
 
 from herd_cfn import names
 from herd_cfn.templates import lambdas
 from herd_cfn.templates.helpers import (
     HTTPS,
-    RETAIN,
     edge,
     log_group_arns,
-    logs_key,
     network,
     private_subnets,
     service_role,
     skip,
 )
 from herd_cfn.templates.lambdas.iam import VPC_ACCESS_POLICY, code_statements
+from herd_cfn.templates.lambdas.resources import add_function
 
 T = names.Traffic
 E = names.Edge
@@ -56,11 +55,6 @@ def statements() -> list:
 def build(t: Template) -> None:
     test_port = edge(E.OUT_TEST_LISTENER_PORT)
     alb_group = edge(E.OUT_ALB_SECURITY_GROUP)
-    t.add_resource(logs.LogGroup(
-        T.HOOK_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{T.BEFORE_ALLOW_TRAFFIC_FUNCTION}",
-        RetentionInDays=Ref(T.LOG_RETENTION),
-        KmsKeyId=logs_key(),
-    ))
     role = service_role(
         T.HOOK_ROLE, "lambda.amazonaws.com", statements(),
         "BeforeAllowTraffic hook: probe the replacement task set, report to CodeDeploy",
@@ -88,20 +82,17 @@ def build(t: Template) -> None:
         SourceSecurityGroupId=Ref(T.HOOK_SECURITY_GROUP),
         Description="BeforeAllowTraffic hook probes the replacement task set",
     ))
-    t.add_resource(awslambda.Function(
-        T.HOOK_FUNCTION, FunctionName=T.BEFORE_ALLOW_TRAFFIC_FUNCTION,
-        Description="CodeDeploy BeforeAllowTraffic: GET /api/master/info through the ALB test listener",
-        Metadata=skip(
+    add_function(
+        t, T.HOOK_FUNCTION, name=T.BEFORE_ALLOW_TRAFFIC_FUNCTION, module="before_allow_traffic", role=T.HOOK_ROLE,
+        description="CodeDeploy BeforeAllowTraffic: GET /api/master/info through the ALB test listener",
+        log_group=T.HOOK_LOG_GROUP, retention=Ref(T.LOG_RETENTION), timeout=FUNCTION_TIMEOUT_SECONDS,
+        variables=environment(),
+        skips=(
             ("CKV_AWS_116", "The function reports its own failure to CodeDeploy, which then rolls back; a "
                             "dead-letter queue would hold events nobody replays."),
             ("CKV_AWS_115", "CodeDeploy runs one deployment per group at a time; reserved concurrency would fail "
                             "in accounts at the minimum concurrency quota."),
             ("CKV_AWS_173", "The environment holds no secrets (ARNs, a port, a host name)."),
         ),
-        Runtime="python3.12", Handler="index.handler", Architectures=["arm64"],
-        Code=awslambda.Code(ZipFile=lambdas.packed_source("before_allow_traffic")),
-        Role=GetAtt(T.HOOK_ROLE, "Arn"), Timeout=FUNCTION_TIMEOUT_SECONDS, MemorySize=256,
-        Environment=awslambda.Environment(Variables=environment()),
-        LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(T.HOOK_LOG_GROUP)),
-        VpcConfig=awslambda.VPCConfig(SubnetIds=private_subnets(), SecurityGroupIds=[Ref(T.HOOK_SECURITY_GROUP)]),
-    ))
+        vpc=awslambda.VPCConfig(SubnetIds=private_subnets(), SecurityGroupIds=[Ref(T.HOOK_SECURITY_GROUP)]),
+    )

@@ -8,12 +8,12 @@ from __future__ import annotations
 from awacs import logs
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import GetAtt, Ref, Sub, Template, awslambda, events, iam
-from troposphere import logs as cfn_logs
 
 from herd_cfn import names
 from herd_cfn.templates import lambdas
-from herd_cfn.templates.helpers import RETAIN, E, S, edge, imported, logs_key, skip
+from herd_cfn.templates.helpers import E, S, edge, imported
 from herd_cfn.templates.lambdas.iam import code_statements, lambda_trust
+from herd_cfn.templates.lambdas.resources import add_function
 
 T = names.Traffic
 MODULE = "mqtt_reconcile"
@@ -33,36 +33,29 @@ def cluster_arn() -> Sub:
 
 
 def build(t: Template) -> None:
-    t.add_resource(cfn_logs.LogGroup(
-        T.RECONCILE_LOG_GROUP, **RETAIN, LogGroupName=f"/aws/lambda/{T.RECONCILE_FUNCTION_NAME}",
-        RetentionInDays=Ref(T.LOG_RETENTION),
-        KmsKeyId=logs_key(),
-    ))
     t.add_resource(iam.Role(
         T.RECONCILE_ROLE,
         AssumeRolePolicyDocument=lambda_trust(),
         Policies=[iam.Policy(PolicyName="reconcile-mqtt-targets", PolicyDocument=_policy())],
     ))
-    t.add_resource(awslambda.Function(
-        T.RECONCILE_FUNCTION, FunctionName=T.RECONCILE_FUNCTION_NAME, Runtime="python3.12",
-        Handler="index.handler", Code=awslambda.Code(ZipFile=lambdas.packed_source(MODULE)),
-        Role=GetAtt(T.RECONCILE_ROLE, "Arn"),
-        Timeout=60,
-        LoggingConfig=awslambda.LoggingConfig(LogGroup=Ref(T.RECONCILE_LOG_GROUP)),
-        Environment=awslambda.Environment(Variables={
+    add_function(
+        t, T.RECONCILE_FUNCTION, name=T.RECONCILE_FUNCTION_NAME, module=MODULE, role=T.RECONCILE_ROLE,
+        description="Keeps the NLB's MQTT target group on the task the production listener serves",
+        log_group=T.RECONCILE_LOG_GROUP, retention=Ref(T.LOG_RETENTION), timeout=60, memory=128,
+        variables={
             "CLUSTER_NAME": imported(names.SERVICE, S.OUT_CLUSTER_NAME), "SERVICE_NAME": S.MANAGER_SERVICE_NAME,
             "TARGET_GROUP_ARN": edge(E.OUT_MQTT_TARGET_GROUP_ARN), "TARGET_PORT": str(S.MANAGER_MQTT_PORT),
             # MQTT follows the task set the production listener serves, even before it is PRIMARY.
             "LISTENER_ARN": edge(E.OUT_HTTPS_LISTENER_ARN),
-        }),
-        Metadata=skip(
+        },
+        skips=(
             ("CKV_AWS_116", "Callers retry; the schedule repairs missed events"),
             ("CKV_AWS_117", "Calls AWS APIs only, nothing in the VPC"),
             ("CKV_AWS_115", "Idempotent; reserving concurrency fails under the default quota"),
             ("CKV_AWS_173", "The environment holds no secrets, only names"),
             ("CKV_AWS_272", "Inline code reviewed in this repository"),
         ),
-    ))
+    )
     task_changes = t.add_resource(events.Rule(
         T.RECONCILE_TASK_RULE,
         EventPattern={"source": ["aws.ecs"], "detail-type": ["ECS Task State Change"], "detail": {
