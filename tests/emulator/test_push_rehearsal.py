@@ -1,17 +1,22 @@
 """A push rehearsed end to end on the emulator: two git pushes of the application, each built by the deployed
-CodeBuild project's buildspec and deployed blue/green by CodeDeploy, with the real hook functions.
+CodeBuild project's buildspec, the manager deployed blue/green by CodeDeploy with the real hook functions and
+Keycloak by the pipeline's ECS action.
 
 Every stack of output/ (rolled out as a StackSet) is deployed unchanged to the dev account of one emulator for the
-module. Then, per push: the Build action runs the buildspec in bash with a fake ``docker`` whose push puts the
-image's manifest into the emulator's ECR and the real AWS CLI against the emulator (tests/emulator/
-pipeline_actions.py); the Deploy action registers taskdef.json and fills the appspec's placeholder; a test driver
-plays CodeDeploy's ECS lifecycle and Lambda's Invoke of the appspec's hook functions, whose code is
+module. Then, per push (tests/emulator/pipeline_actions.py): the Build action runs the buildspec in bash with a
+fake ``docker`` whose push puts the image's manifest into the emulator's ECR (the manager's, the Keycloak image,
+the build cache) and the real AWS CLI against the emulator, and hands over the output artifacts Build and
+KeycloakImage (the buildspec's secondary artifacts of those names); the CodeDeployToECS action registers
+taskdef.json and fills the appspec's placeholder; the ECS action registers a revision of the Keycloak service's
+task definition with the image of imagedefinitions.json and updates the service to it; a test driver plays
+CodeDeploy's ECS lifecycle and Lambda's Invoke of the appspec's hook functions, whose code is
 herd_cfn/templates/lambdas/ unchanged (tests/emulator/codedeploy_driver.py says which parts it plays); the ALB's
 listeners, the manager tasks behind them and OpenRemote's API are played on 127.0.0.1 by the emulator's routing
 state (tests/emulator/alb_network.py).
 
-What this cannot show: a real docker build of the application and real CodeDeploy (its waits, its rollback, its
-own calls to ECS), Lambda's runtime, and the network between them; see README "What cannot be tested here".
+What this cannot show: a real docker build of the application and of the Keycloak image (and BuildKit's cache),
+real CodeDeploy (its waits, its rollback, its own calls to ECS), ECS's rolling deployment of Keycloak, Lambda's
+runtime, and the network between them; see README "What cannot be tested here".
 """
 
 from __future__ import annotations
