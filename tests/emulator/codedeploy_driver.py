@@ -23,7 +23,8 @@ What it does not play: the deployment's own state in CodeDeploy's API (GetDeploy
 not report Succeeded stops the driver with :class:`HookFailed`, leaving everything as it is; CodeDeploy would
 roll back and send the failure event); alarms; and how CodeDeploy itself calls ECS (it manages the task sets of a
 CODE_DEPLOY service; the public CreateTaskSet is documented for the EXTERNAL controller, and moto takes it for
-either).
+either). The pipeline's other deploy action, ECS's rolling deployment of Keycloak, involves no CodeDeploy: it is
+played by tests/emulator/pipeline_actions.py up to UpdateService, not beyond.
 """
 
 from __future__ import annotations

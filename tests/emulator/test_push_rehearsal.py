@@ -1,17 +1,22 @@
 """A push rehearsed end to end on the emulator: two git pushes of the application, each built by the deployed
-CodeBuild project's buildspec and deployed blue/green by CodeDeploy, with the real hook functions.
+CodeBuild project's buildspec, the manager deployed blue/green by CodeDeploy with the real hook functions and
+Keycloak by the pipeline's ECS action.
 
 Every stack of output/ (rolled out as a StackSet) is deployed unchanged to the dev account of one emulator for the
-module. Then, per push: the Build action runs the buildspec in bash with a fake ``docker`` whose push puts the
-image's manifest into the emulator's ECR and the real AWS CLI against the emulator (tests/emulator/
-pipeline_actions.py); the Deploy action registers taskdef.json and fills the appspec's placeholder; a test driver
-plays CodeDeploy's ECS lifecycle and Lambda's Invoke of the appspec's hook functions, whose code is
+module. Then, per push (tests/emulator/pipeline_actions.py): the Build action runs the buildspec in bash with a
+fake ``docker`` whose push puts the image's manifest into the emulator's ECR (the manager's, the Keycloak image,
+the build cache) and the real AWS CLI against the emulator, and hands over the output artifacts Build and
+KeycloakImage (the buildspec's secondary artifacts of those names); the CodeDeployToECS action registers
+taskdef.json and fills the appspec's placeholder; the ECS action registers a revision of the Keycloak service's
+task definition with the image of imagedefinitions.json and updates the service to it; a test driver plays
+CodeDeploy's ECS lifecycle and Lambda's Invoke of the appspec's hook functions, whose code is
 herd_cfn/templates/lambdas/ unchanged (tests/emulator/codedeploy_driver.py says which parts it plays); the ALB's
 listeners, the manager tasks behind them and OpenRemote's API are played on 127.0.0.1 by the emulator's routing
 state (tests/emulator/alb_network.py).
 
-What this cannot show: a real docker build of the application and real CodeDeploy (its waits, its rollback, its
-own calls to ECS), Lambda's runtime, and the network between them; see README "What cannot be tested here".
+What this cannot show: a real docker build of the application and of the Keycloak image (and BuildKit's cache),
+real CodeDeploy (its waits, its rollback, its own calls to ECS), ECS's rolling deployment of Keycloak, Lambda's
+runtime, and the network between them; see README "What cannot be tested here".
 """
 
 from __future__ import annotations
@@ -77,6 +82,20 @@ class Rehearsal:
             services=[service[names.Service.OUT_MANAGER_SERVICE_NAME]])["services"]
         return found["taskSets"]
 
+    def keycloak_task_definition(self) -> str:
+        """The task definition the Keycloak service runs now."""
+        cluster = self.deployed.outputs(names.SERVICE)[names.Service.OUT_CLUSTER_NAME]
+        (found,) = self.deployed.client("ecs").describe_services(
+            cluster=cluster, services=[names.Service.KEYCLOAK_SERVICE_NAME])["services"]
+        return found["taskDefinition"]
+
+    def image_digest(self, tag: str) -> str:
+        """The digest of ``tag`` in the manager's repository."""
+        name = self.deployed.outputs(names.DATA)[D.OUT_ECR_REPOSITORY_NAME]
+        (image,) = self.deployed.client("ecr").describe_images(repositoryName=name, imageIds=[{"imageTag": tag}])[
+            "imageDetails"]
+        return image["imageDigest"]
+
     def push(self, commit: str, workspace) -> dict:
         checkout = workspace / commit[:12]
         (checkout / "deployment/build/image").mkdir(parents=True)
@@ -87,9 +106,12 @@ class Rehearsal:
         build = self.pipeline.build(commit, checkout)
         assert build.result.returncode == 0, build.result.stderr
         request = self.pipeline.deploy(build)
+        keycloak = self.pipeline.deploy_ecs(build)  # beside the manager's action (same run order)
         deployment = self.driver.run(request.deployment_id)
         observed = {
             "commit": commit, "checkout": checkout, "build": build, "request": request, "deployment": deployment,
+            "keycloak": keycloak, "keycloak_service": self.keycloak_task_definition(),
+            "build_cache": self.image_digest(names.Data.BUILD_CACHE_TAG),
             "docker": log.read_text().splitlines(), "requests": self.alb.requests[requests:],
             "invocations": self.lambdas.invocations[invocations:], "task_sets": self.task_sets(),
             "production": self.forwards_to("production"), "test": self.forwards_to("test"),
@@ -134,6 +156,7 @@ def rehearsal(tmp_path_factory):
             lambdas.call(function, {"source": "aws.events", "detail-type": "Scheduled Event"})
         result.initial["mqtt"] = result.targets("mqtt")
         result.initial["blue"] = result.targets("blue")
+        result.initial["keycloak"] = result.keycloak_task_definition()
         for commit in COMMITS:
             result.push(commit, workspace)
         yield result
@@ -164,7 +187,7 @@ def test_the_build_logs_in_builds_and_pushes_the_commits_image(rehearsal):
     first = rehearsal.pushes[0]
     repository = rehearsal.deployed.outputs(names.DATA)[D.OUT_ECR_REPOSITORY_URI]
     image = f"{repository}:{first['commit'][:12]}"
-    assert first["build"].image_uri == image
+    assert first["request"].image_uri == image
     registry = repository.split("/")[0]
     mirror = f"{registry}/{names.Data.DOCKER_HUB_CACHE_PREFIX}"  # dev pulls Docker Hub through ECR's cache
     cache = f"{repository}:{names.Data.BUILD_CACHE_TAG}"
@@ -204,19 +227,19 @@ def test_each_push_put_the_built_image_into_ecr(rehearsal):
 def test_taskdef_registers_a_revision_with_the_pushed_image(rehearsal):
     ecs = rehearsal.deployed.client("ecs")
     for number, push in enumerate(rehearsal.pushes, start=2):  # revision 1 is the service stack's
-        template = json.loads(push["build"].artifacts["taskdef.json"])
+        template = json.loads(push["build"].artifacts[P.BUILD_ARTIFACT]["taskdef.json"])
         assert [c["image"] for c in template["containerDefinitions"] if c["name"] == "manager"] == ["<IMAGE1_NAME>"]
         registered = ecs.describe_task_definition(taskDefinition=push["request"].task_definition_arn)["taskDefinition"]
         assert registered["revision"] == number
         manager = [c for c in registered["containerDefinitions"] if c["name"] == "manager"]
-        assert manager[0]["image"] == push["build"].image_uri
+        assert manager[0]["image"] == push["request"].image_uri
         # everything else is the newest revision's, as the buildspec read it
         assert (registered["cpu"], registered["memory"]) == (template["cpu"], template["memory"])
 
 
 def test_the_appspec_placeholder_is_filled_with_the_registered_revision(rehearsal):
     for push in rehearsal.pushes:
-        produced = push["build"].artifacts["appspec.yaml"]
+        produced = push["build"].artifacts[P.BUILD_ARTIFACT]["appspec.yaml"]
         assert produced.count("<TASK_DEFINITION>") == 1
         assert yaml.safe_load(produced) == yaml.safe_load((ROOT / "appspec.yaml").read_text())
         revision = rehearsal.deployed.client("codedeploy").get_deployment(deploymentId=push["request"].deployment_id)[
@@ -225,6 +248,44 @@ def test_the_appspec_placeholder_is_filled_with_the_registered_revision(rehearsa
         properties = deployed["Resources"][0]["TargetService"]["Properties"]
         assert properties["TaskDefinition"] == push["request"].task_definition_arn
         assert "<" not in revision["appSpecContent"]["content"]
+
+
+def test_the_build_cache_moved_with_each_push(rehearsal):
+    """BuildKit exports a new cache manifest under the one mutable tag per build (the fake: one per Dockerfile)."""
+    first, second = (push["build_cache"] for push in rehearsal.pushes)
+    assert first != second
+    assert rehearsal.image_digest(names.Data.BUILD_CACHE_TAG) == second
+
+
+# --- the Keycloak deploy action (ECS, rolling) ------------------------------------------------------------------
+
+def _keycloak_image(task: dict) -> str:
+    (image,) = [c["image"] for c in task["containerDefinitions"] if c["name"] == names.Service.KEYCLOAK_CONTAINER]
+    return image
+
+
+def test_each_push_deploys_the_keycloak_image_from_the_builds_imagedefinitions(rehearsal):
+    ecs, ecr = rehearsal.deployed.client("ecs"), rehearsal.deployed.client("ecr")
+    repository = rehearsal.deployed.outputs(names.DATA)[D.OUT_KEYCLOAK_ECR_REPOSITORY_URI]
+    previous = ecs.describe_task_definition(taskDefinition=rehearsal.initial["keycloak"])["taskDefinition"]
+    assert previous["family"] == names.Service.KEYCLOAK_TASK_FAMILY
+    for push in rehearsal.pushes:
+        image = f"{repository}:{push['commit'][:12]}"
+        produced = push["build"].artifacts[P.KEYCLOAK_ARTIFACT][P.IMAGE_DEFINITIONS_FILE]
+        assert json.loads(produced) == [{"name": names.Service.KEYCLOAK_CONTAINER, "imageUri": image}]
+        assert push["keycloak_service"] == push["keycloak"], "the service runs the action's revision"
+        task = ecs.describe_task_definition(taskDefinition=push["keycloak"])["taskDefinition"]
+        assert (task["family"], task["revision"]) == (previous["family"], previous["revision"] + 1)
+        assert _keycloak_image(task) == image
+        # the rest is the revision the service ran before the action
+        assert (task["cpu"], task["memory"], task["taskRoleArn"]) == (
+            previous["cpu"], previous["memory"], previous["taskRoleArn"])
+        assert [c["name"] for c in task["containerDefinitions"]] == [
+            c["name"] for c in previous["containerDefinitions"]]
+        (found,) = ecr.describe_images(repositoryName=repository.split("/", 1)[1],
+                                       imageIds=[{"imageTag": push["commit"][:12]}])["imageDetails"]
+        assert found["imageDigest"].startswith("sha256:")
+        previous = task
 
 
 # --- the blue/green deployments ---------------------------------------------------------------------------------

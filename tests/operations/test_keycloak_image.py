@@ -2,10 +2,11 @@
 item 3).
 
 On the emulator: network, data, edge and service deploy as plain stacks; the pipeline's ECS action is done the
-way AWS documents it (a copy of the service's revision with the image of imagedefinitions.json, then
-UpdateService); Keycloak's size changes in the parameters file and the service stack is deployed again. The
-new revision keeps the pipeline's image and takes the new size. Without the live read the same update puts
-OpenRemote's image back (the themes gone until the next pipeline run), which the control test shows.
+way AWS documents it (``ecs_standard_deploy`` of tests/emulator/pipeline_actions.py: a copy of the service's
+revision with the image of imagedefinitions.json, then UpdateService); Keycloak's size changes in the parameters
+file and the service stack is deployed again. The new revision keeps the pipeline's image and takes the new size.
+Without the live read the same update puts OpenRemote's image back (the themes gone until the next pipeline run),
+which the control test shows.
 """
 
 from __future__ import annotations
@@ -25,11 +26,10 @@ from herd_cfn.operations.local import EMULATOR_ROLE_NAME
 from herd_cfn.operations.progress import Progress
 from herd_cfn.operations.waiting import EMULATOR_POLLING
 from herd_cfn.templates import registry
+from tests.emulator.pipeline_actions import ecs_standard_deploy
 from tests.rollout_support import DEV, REGION, set_env_value, use_emulator_certificate
 
 S, D = names.Service, names.Data
-READ_ONLY = ("taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt",
-             "registeredBy", "deregisteredAt")
 
 
 def _context(url: str) -> AwsContext:
@@ -56,14 +56,9 @@ def _pipeline_image(ctx: AwsContext) -> str:
 
 
 def _ecs_action(ctx: AwsContext, image: str) -> None:
-    """What CodePipeline's ECS action does with imagedefinitions.json."""
-    task = {k: v for k, v in _keycloak_task(ctx).items() if k not in READ_ONLY}
-    for container in task["containerDefinitions"]:
-        if container["name"] == S.KEYCLOAK_CONTAINER:
-            container["image"] = image
-    ecs = _client(ctx, "ecs")
-    arn = ecs.register_task_definition(**task)["taskDefinition"]["taskDefinitionArn"]
-    ecs.update_service(cluster=S.CLUSTER_NAME, service=S.KEYCLOAK_SERVICE_NAME, taskDefinition=arn)
+    """What CodePipeline's ECS action does with the buildspec's imagedefinitions.json for ``image``."""
+    ecs_standard_deploy(_client(ctx, "ecs"), S.CLUSTER_NAME, S.KEYCLOAK_SERVICE_NAME,
+                        json.dumps([{"name": S.KEYCLOAK_CONTAINER, "imageUri": image}]))
 
 
 def _deploy_service(ctx: AwsContext, project_dir) -> str:
