@@ -47,23 +47,33 @@ def _full_name(arn: str, marker: str) -> str:
     return arn.split(marker, 1)[1]
 
 
+def _retype_arn(backend: Any, balancer: Any) -> None:
+    """moto's ARN always says app/; AWS: loadbalancer/net/<name>/<id> for a network load balancer."""
+    prefix = _TYPE_PREFIX.get(balancer.type, "app")
+    if prefix == "app":
+        return
+    old = balancer.arn
+    balancer.arn = old.replace(":loadbalancer/app/", f":loadbalancer/{prefix}/")
+    backend.load_balancers[balancer.arn] = backend.load_balancers.pop(old)
+    tags = backend.tagging_service.tags.pop(old, None)
+    if tags is not None:
+        backend.tagging_service.tags[balancer.arn] = tags
+
+
 def install() -> None:
+    _install_load_balancers()
+    _install_target_groups()
+
+
+def _install_load_balancers() -> None:
     from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
-    from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer, FakeTargetGroup
+    from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer
 
     original_create = ELBv2Backend.create_load_balancer
 
     def create_load_balancer(self: Any, *args: Any, **kwargs: Any) -> Any:
         balancer = original_create(self, *args, **kwargs)
-        prefix = _TYPE_PREFIX.get(balancer.type, "app")
-        if prefix != "app":
-            # moto's ARN always says app/; AWS: loadbalancer/net/<name>/<id> for a network load balancer.
-            old = balancer.arn
-            balancer.arn = old.replace(":loadbalancer/app/", f":loadbalancer/{prefix}/")
-            self.load_balancers[balancer.arn] = self.load_balancers.pop(old)
-            tags = self.tagging_service.tags.pop(old, None)
-            if tags is not None:
-                self.tagging_service.tags[balancer.arn] = tags
+        _retype_arn(self, balancer)
         balancer.canonical_hosted_zone_id = CANONICAL_HOSTED_ZONES.get(
             (self.region_name, balancer.type), balancer.canonical_hosted_zone_id)
         return balancer
@@ -113,6 +123,17 @@ def install() -> None:
             raise UnformattedGetAttTemplateException()
         return values[attribute_name]
 
+    ELBv2Backend.create_load_balancer = create_load_balancer
+    FakeLoadBalancer.create_from_cloudformation_json = create_balancer_from_cfn
+    FakeLoadBalancer.update_from_cloudformation_json = update_balancer_from_cfn
+    FakeLoadBalancer.has_cfn_attr = classmethod(lambda cls, attr: attr in LOAD_BALANCER_ATTRIBUTES)
+    FakeLoadBalancer.get_cfn_attribute = balancer_attribute
+
+
+def _install_target_groups() -> None:
+    from moto.cloudformation.exceptions import UnformattedGetAttTemplateException
+    from moto.elbv2.models import FakeTargetGroup
+
     original_group_create = FakeTargetGroup.create_from_cloudformation_json.__func__
 
     @classmethod  # type: ignore[misc]
@@ -133,11 +154,6 @@ def install() -> None:
             "LoadBalancerArns": list(self.load_balancer_arns),
         }[attribute_name]
 
-    ELBv2Backend.create_load_balancer = create_load_balancer
-    FakeLoadBalancer.create_from_cloudformation_json = create_balancer_from_cfn
-    FakeLoadBalancer.update_from_cloudformation_json = update_balancer_from_cfn
-    FakeLoadBalancer.has_cfn_attr = classmethod(lambda cls, attr: attr in LOAD_BALANCER_ATTRIBUTES)
-    FakeLoadBalancer.get_cfn_attribute = balancer_attribute
     FakeTargetGroup.create_from_cloudformation_json = create_group_from_cfn
     FakeTargetGroup.has_cfn_attr = classmethod(lambda cls, attr: attr in TARGET_GROUP_ATTRIBUTES)
     FakeTargetGroup.get_cfn_attribute = group_attribute
