@@ -57,6 +57,17 @@ def logs_key() -> ImportValue:
     return data(D.OUT_LOGS_KEY_ARN)
 
 
+def logs_key_use() -> Statement:
+    """For a role that writes to a log group encrypted with the data stack's key: that key, only through
+    CloudWatch Logs. CloudWatch Logs' guide ("Encrypt log data in CloudWatch Logs using AWS Key Management
+    Service") asks for kms:ViaService on the roles that call CloudWatch Logs, in the key policy or in IAM."""
+    from awacs.aws import Action
+
+    return Statement(Effect=Allow, Action=[Action("kms", "GenerateDataKey"), Action("kms", "Decrypt")],
+                     Resource=[logs_key()],
+                     Condition=Condition(StringEquals("kms:ViaService", Sub("logs.${AWS::Region}.amazonaws.com"))))
+
+
 def edge(output: str) -> ImportValue:
     return imported(names.EDGE, output)
 

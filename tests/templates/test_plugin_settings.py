@@ -109,7 +109,11 @@ def test_execution_role_reads_exactly_the_plugin_secrets(built, env):
     assert secret_arn(env) in granted and secret_arn(env, ":api_key::") not in granted
     assert len(granted) == 3
     assert _granted(resources, "ssm:GetParameters") == [parameter_arn(env)]
-    assert not any(a.startswith("kms:") for s in _statements(resources) for a in s["Action"])
+    # No key for the plugin secrets (AWS managed keys); the one kms: statement is the log groups' key, and only
+    # through CloudWatch Logs.
+    kms = [s for s in _statements(resources) if any(a.startswith("kms:") for a in s["Action"])]
+    assert [s["Condition"] for s in kms] == [{"StringEquals": {
+        "kms:ViaService": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}}]
     # The containers get no such right: only ECS's agent, with the execution role, fetches them.
     for role in (S.MANAGER_TASK_ROLE, S.POSTGRES_TASK_ROLE):
         assert "secretsmanager" not in json.dumps(resources[role]) and "ssm:" not in json.dumps(resources[role])

@@ -196,3 +196,25 @@ def test_log_groups_after_the_data_stack_use_its_key_and_the_key_admits_exactly_
     (logs_service,) = [s for s in policy["KeyPolicy"]["Statement"] if "Service" in s["Principal"]]
     condition = logs_service["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"]
     assert [c["Fn::Sub"].rsplit(":log-group:", 1)[1] for c in condition] == list(LOG_GROUP_PATTERNS)
+
+
+def test_every_role_that_writes_to_an_encrypted_log_group_may_use_its_key_through_logs_only():
+    """CloudWatch Logs' guide asks for kms:ViaService on the roles that call CloudWatch Logs when the group
+    has a customer managed key: each writer of a log group after the data stack gets exactly that."""
+    key = {"Fn::ImportValue": names.export_name(names.DATA, names.Data.OUT_LOGS_KEY_ARN)}
+    writers = []
+    for stack in registry.stackset_stacks():
+        if names.DATA not in stack.depends_on:
+            continue
+        for logical_id, role in of_type(_templates()[stack.name], "AWS::IAM::Role").items():
+            statements = [s for p in role["Properties"].get("Policies", []) if "PolicyDocument" in p
+                          for s in p["PolicyDocument"]["Statement"] if "Action" in s]
+            if not any("logs:PutLogEvents" in s["Action"] for s in statements):
+                continue
+            writers.append(logical_id)
+            (kms,) = [s for s in statements if any(a.startswith("kms:") for a in s["Action"])]
+            assert kms["Action"] == ["kms:GenerateDataKey", "kms:Decrypt"] and kms["Resource"] == [key], logical_id
+            assert kms["Condition"] == {"StringEquals": {
+                "kms:ViaService": {"Fn::Sub": "logs.${AWS::Region}.amazonaws.com"}}}, logical_id
+    assert {S.EXECUTION_ROLE, names.Pipeline.BUILD_ROLE, names.Pipeline.DEPLOY_HOOKS_ROLE,
+            names.Traffic.HOOK_ROLE, names.Traffic.RECONCILE_ROLE} <= set(writers)

@@ -17,7 +17,7 @@ from troposphere import GetAtt, If, Join, NoValue, Ref, Select, Split, Sub
 
 from herd_cfn import names
 from herd_cfn.templates import docker_hub
-from herd_cfn.templates.helpers import imported, log_group_arns
+from herd_cfn.templates.helpers import imported, log_group_arns, logs_key_use
 from herd_cfn.templates.lambdas.iam import code_statements
 
 P = names.Pipeline
@@ -113,7 +113,7 @@ def function_arn(name: str) -> Sub:
 def build_statements() -> list:
     repository = imported(names.DATA, names.Data.OUT_ECR_REPOSITORY_ARN)
     return [
-        _allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.BUILD_LOG_GROUP)),
+        _allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.BUILD_LOG_GROUP)), logs_key_use(),
         _allow(["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"], [bucket_objects_arn()]),
         _allow(["s3:GetBucketAcl", "s3:GetBucketLocation"], [bucket_arn()]),
         # ecr:GetAuthorizationToken has no resource-level permissions: the token is per registry.
@@ -217,6 +217,7 @@ def deploy_hooks_statements() -> list:
     from herd_cfn.templates.lambdas import DEPLOY_HOOKS_IAM
 
     return [_allow(["logs:CreateLogStream", "logs:PutLogEvents"], log_group_arns(P.DEPLOY_HOOKS_LOG_GROUP)),
+            logs_key_use(),
             *code_statements(
                 DEPLOY_HOOKS_IAM, ClusterName=S.CLUSTER_NAME, ServiceName=S.MANAGER_SERVICE_NAME,
                 DumpFamily=S.DUMP_TASK_FAMILY, Self=P.DEPLOY_HOOKS_FUNCTION_NAME, RecordBucket=Ref(P.ARTIFACT_BUCKET),

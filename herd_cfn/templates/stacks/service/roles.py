@@ -12,7 +12,7 @@ from awacs.sts import AssumeRole
 from troposphere import AccountId, GetAtt, If, NoValue, Ref, Sub, Template, iam
 
 from herd_cfn.templates import docker_hub
-from herd_cfn.templates.helpers import D, S, data
+from herd_cfn.templates.helpers import D, S, data, logs_key_use
 
 
 def _role(t: Template, name: str, statements: list[Statement], *more_policies: If) -> None:
@@ -44,6 +44,7 @@ def build(t: Template) -> None:
         Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents], Resource=[
             Sub("${%s.Arn}:*" % group) for group in (S.POSTGRES_LOG_GROUP, S.KEYCLOAK_LOG_GROUP, S.MANAGER_LOG_GROUP,
                                                                  S.RESTORE_LOG_GROUP, S.DUMP_LOG_GROUP)]),
+        logs_key_use(),
         Statement(Effect=Allow, Action=[secretsmanager.GetSecretValue], Resource=[
             data(D.OUT_DB_SECRET_ARN), data(D.OUT_ADMIN_SECRET_ARN),
             If(S.HAS_EMAIL, Ref(S.EMAIL_SECRET_ARN), NoValue)]),

@@ -17,6 +17,7 @@ from herd_cfn.templates.helpers import (
     HTTPS,
     edge,
     log_group_arns,
+    logs_key_use,
     network,
     private_subnets,
     service_role,
@@ -49,7 +50,7 @@ def statements() -> list:
 
     return [Statement(Effect=Allow, Action=[Action("logs", "CreateLogStream"), Action("logs", "PutLogEvents")],
                       Resource=log_group_arns(T.HOOK_LOG_GROUP)),
-            *code_statements(lambdas.BEFORE_ALLOW_TRAFFIC_IAM)]
+            logs_key_use(), *code_statements(lambdas.BEFORE_ALLOW_TRAFFIC_IAM)]
 
 
 def build(t: Template) -> None:

@@ -11,7 +11,7 @@ from troposphere import GetAtt, Ref, Sub, Template, awslambda, events, iam
 
 from herd_cfn import names
 from herd_cfn.templates import lambdas
-from herd_cfn.templates.helpers import E, S, edge, imported
+from herd_cfn.templates.helpers import E, S, edge, imported, logs_key_use
 from herd_cfn.templates.lambdas.iam import code_statements, lambda_trust
 from herd_cfn.templates.lambdas.resources import add_function
 
@@ -24,6 +24,7 @@ def _policy() -> PolicyDocument:
                          TargetGroupArn=edge(E.OUT_MQTT_TARGET_GROUP_ARN)),
         Statement(Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents],
                   Resource=[Sub("${%s.Arn}:*" % T.RECONCILE_LOG_GROUP)]),
+        logs_key_use(),
     ])
 
 
