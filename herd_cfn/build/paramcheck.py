@@ -25,29 +25,37 @@ def check(parameters: Mapping[str, Any], values: Mapping[str, str], where: str, 
 
 def _check_value(key: str, declared: Mapping[str, Any], value: str, where: str, stack: str) -> None:
     label = f"{stack}.{key}"
-    kind = declared.get("Type", "String")
-    items = [v.strip() for v in value.split(",")] if kind in ("CommaDelimitedList", "List<Number>") else [value]
     if not isinstance(value, str):
         raise InputError(where, label, f"parameter values must be strings, got {type(value).__name__}")
+    kind = declared.get("Type", "String")
+    items = [v.strip() for v in value.split(",")] if kind in ("CommaDelimitedList", "List<Number>") else [value]
     for item in items:
         if kind in ("Number", "List<Number>"):
-            try:
-                number = float(item)
-            except ValueError:
-                raise InputError(where, label, f"{item!r} is not a number (Type {kind})") from None
-            if "MinValue" in declared and number < float(declared["MinValue"]):
-                raise InputError(where, label, f"{item} is below MinValue {declared['MinValue']}")
-            if "MaxValue" in declared and number > float(declared["MaxValue"]):
-                raise InputError(where, label, f"{item} is above MaxValue {declared['MaxValue']}")
-        allowed = declared.get("AllowedValues")
-        if allowed is not None and item not in [str(a) for a in allowed]:
-            raise InputError(where, label, f"{item!r} is not one of AllowedValues {', '.join(map(str, allowed))}")
-        pattern = declared.get("AllowedPattern")
-        # CloudFormation matches AllowedPattern against the whole value.
-        if pattern is not None and not re.fullmatch(pattern, item):
-            hint = declared.get("ConstraintDescription", f"AllowedPattern {pattern}")
-            raise InputError(where, label, f"{item!r} does not match: {hint}")
-        if "MinLength" in declared and len(item) < int(declared["MinLength"]):
-            raise InputError(where, label, f"shorter than MinLength {declared['MinLength']}")
-        if "MaxLength" in declared and len(item) > int(declared["MaxLength"]):
-            raise InputError(where, label, f"longer than MaxLength {declared['MaxLength']}")
+            _check_number(item, kind, declared, where, label)
+        _check_text(item, declared, where, label)
+
+
+def _check_number(item: str, kind: str, declared: Mapping[str, Any], where: str, label: str) -> None:
+    try:
+        number = float(item)
+    except ValueError:
+        raise InputError(where, label, f"{item!r} is not a number (Type {kind})") from None
+    if "MinValue" in declared and number < float(declared["MinValue"]):
+        raise InputError(where, label, f"{item} is below MinValue {declared['MinValue']}")
+    if "MaxValue" in declared and number > float(declared["MaxValue"]):
+        raise InputError(where, label, f"{item} is above MaxValue {declared['MaxValue']}")
+
+
+def _check_text(item: str, declared: Mapping[str, Any], where: str, label: str) -> None:
+    allowed = declared.get("AllowedValues")
+    if allowed is not None and item not in [str(a) for a in allowed]:
+        raise InputError(where, label, f"{item!r} is not one of AllowedValues {', '.join(map(str, allowed))}")
+    pattern = declared.get("AllowedPattern")
+    # CloudFormation matches AllowedPattern against the whole value.
+    if pattern is not None and not re.fullmatch(pattern, item):
+        hint = declared.get("ConstraintDescription", f"AllowedPattern {pattern}")
+        raise InputError(where, label, f"{item!r} does not match: {hint}")
+    if "MinLength" in declared and len(item) < int(declared["MinLength"]):
+        raise InputError(where, label, f"shorter than MinLength {declared['MinLength']}")
+    if "MaxLength" in declared and len(item) > int(declared["MaxLength"]):
+        raise InputError(where, label, f"longer than MaxLength {declared['MaxLength']}")

@@ -304,6 +304,28 @@ def load_project(directory: str | Path, schema: Schema) -> Project:
     return project
 
 
+def _wave_members(patterns: Sequence[str], number: int, names: Sequence[str], home: dict[str, int],
+                  path: Path) -> tuple[str, ...]:
+    """The environments a wave's patterns match, in order; ``home`` records each one's wave."""
+    where = f"waves.{number - 1}"
+    if not patterns:
+        raise InputError(str(path), where, "empty wave; list at least one environment")
+    members: list[str] = []
+    for pattern in patterns:
+        matched = fnmatch.filter(names, pattern)
+        if not matched:
+            raise InputError(str(path), where, f"{pattern!r} matches no environment of environments "
+                             f"({', '.join(names)})")
+        for name in matched:
+            if home.get(name, number) != number:
+                raise InputError(str(path), where, f"{name!r} (from {pattern!r}) is already in "
+                                 f"waves.{home[name] - 1}; each environment belongs to exactly one wave")
+            if name not in members:
+                members.append(name)
+            home[name] = number
+    return tuple(members)
+
+
 def resolve_waves(settings: ProjectSettings, path: Path) -> list[Wave]:
     """``waves`` with its patterns expanded; every environment in exactly one wave.
 
@@ -317,25 +339,8 @@ def resolve_waves(settings: ProjectSettings, path: Path) -> list[Wave]:
         raise InputError(str(path), "waves", "list at least one wave, or leave waves out for the default "
                          "(the first environment alone, then the others)")
     home: dict[str, int] = {}
-    waves = []
-    for number, entry in enumerate(settings.waves, start=1):
-        patterns, tolerance = entry.environments, entry.failure_tolerance
-        members: list[str] = []
-        if not patterns:
-            raise InputError(str(path), f"waves.{number - 1}", "empty wave; list at least one environment")
-        for pattern in patterns:
-            matched = fnmatch.filter(names, pattern)
-            if not matched:
-                raise InputError(str(path), f"waves.{number - 1}", f"{pattern!r} matches no environment of "
-                                 f"environments ({', '.join(names)})")
-            for name in matched:
-                if home.get(name, number) != number:
-                    raise InputError(str(path), f"waves.{number - 1}", f"{name!r} (from {pattern!r}) is already in "
-                                     f"waves.{home[name] - 1}; each environment belongs to exactly one wave")
-                if name not in members:
-                    members.append(name)
-                home[name] = number
-        waves.append(Wave(number, tuple(members), tolerance))
+    waves = [Wave(number, _wave_members(entry.environments, number, names, home, path), entry.failure_tolerance)
+             for number, entry in enumerate(settings.waves, start=1)]
     missing = [name for name in names if name not in home]
     if missing:
         raise InputError(str(path), "waves", f"{', '.join(map(repr, missing))} {'is' if len(missing) == 1 else 'are'} "

@@ -98,8 +98,14 @@ def install() -> None:
 
     if getattr(Backend.create_task_set, "_herd_task_sets", False):
         return
+    _install_task_sets(Backend)
+    _install_stops_and_listing(Backend)
+
+
+def _install_task_sets(Backend: Any) -> None:
+    """Task sets start their tasks; a CODE_DEPLOY service starts with a PRIMARY one; a new desired count
+    scales them."""
     create_service, create_task_set = Backend.create_service, Backend.create_task_set
-    delete_task_set, delete_service, list_tasks = Backend.delete_task_set, Backend.delete_service, Backend.list_tasks
     update_service = Backend.update_service
 
     def _create_task_set(self: Any, service: str, cluster_str: str, task_definition: str, *args: Any,
@@ -113,7 +119,7 @@ def install() -> None:
     def _create_service(self: Any, cluster_str: str, service_name: str, *args: Any, **kwargs: Any) -> Any:
         service = create_service(self, cluster_str, service_name, *args, **kwargs)
         if service.deployment_controller.get("type") == "CODE_DEPLOY" and service.task_definition:
-            first = _create_task_set(self, service.name, cluster_str, service.task_definition,
+            first = self.create_task_set(service.name, cluster_str, service.task_definition,
                                      network_configuration=service.network_configuration,
                                      load_balancers=service.load_balancers, launch_type=service.launch_type,
                                      platform_version=service.platform_version)
@@ -125,6 +131,16 @@ def install() -> None:
         for task_set in service.task_sets:  # a new desired count scales every task set (CreateTaskSet: scale)
             scale_to(self, service, task_set)
         return service
+
+    _create_task_set._herd_task_sets = True  # type: ignore[attr-defined]
+    Backend.create_task_set = _create_task_set
+    Backend.create_service = _create_service
+    Backend.update_service = _update_service
+
+
+def _install_stops_and_listing(Backend: Any) -> None:
+    """Deleting a task set or its service stops its tasks; ListTasks filters by service name."""
+    delete_task_set, delete_service, list_tasks = Backend.delete_task_set, Backend.delete_service, Backend.list_tasks
 
     def _delete_task_set(self: Any, cluster: str, service: str, task_set: str) -> Any:
         deleted = delete_task_set(self, cluster, service, task_set)
@@ -145,10 +161,6 @@ def install() -> None:
             tasks = [t for t in tasks if t.group == f"service:{service_name.split('/')[-1]}"]
         return tasks
 
-    _create_task_set._herd_task_sets = True  # type: ignore[attr-defined]
-    Backend.create_task_set = _create_task_set
-    Backend.create_service = _create_service
-    Backend.update_service = _update_service
     Backend.delete_task_set = _delete_task_set
     Backend.delete_service = _delete_service
     Backend.list_tasks = _list_tasks
