@@ -124,6 +124,26 @@ def _vpc_cidr(value: str) -> str:
     return value
 
 
+def ip_network(value: str, *, what: str, example: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """``value`` as a network written exactly as EC2 stores it, or one ValueError that says how to write it:
+    ``what`` it is and an ``example``. Callers check the version (:func:`require_ipv4`) after their own rules."""
+    if "/" not in value:
+        raise ValueError(f"needs a prefix length: write {what} as address/length, e.g. {value}/32 for this one "
+                         f"address or {example} for a network; got {value!r}")
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise ValueError(f"must be an IPv4 network in CIDR notation such as {example} ({exc})") from None
+    if str(network) != value:
+        raise ValueError(f"{value} has host bits set: the network is {network} (EC2 would store it as that)")
+    return network
+
+
+def require_ipv4(network: ipaddress.IPv4Network | ipaddress.IPv6Network, why: str) -> None:
+    if network.version != 4:
+        raise ValueError(f"must be an IPv4 network ({why}), got {str(network)!r}")
+
+
 def _cidr(value: str) -> str:
     try:
         ipaddress.IPv4Network(value, strict=True)

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, Field, model_validator
 
 from herd_cfn import names
 from herd_cfn.errors import InputError
-from herd_cfn.fields import ARN_CHARSET, ARN_WORDS, LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, Text, matching
+from herd_cfn.fields import (
+    ARN_CHARSET,
+    ARN_WORDS,
+    LOG_RETENTION_DAYS,
+    LogRetentionDays,
+    StrictModel,
+    Text,
+    ip_network,
+    matching,
+    require_ipv4,
+)
 from herd_cfn.templates.base import Input, optional_input
 
 E = names.Edge
@@ -34,20 +43,12 @@ WIDEST_ADMIN_PREFIX = 8
 
 
 def _admin_cidr(value: str) -> str:
-    if "/" not in value:
-        raise ValueError(f"needs a prefix length: the network allowed on the test listener, written as address/"
-                         f"length, e.g. {value}/32 for this one address or 203.0.113.0/24 for a network; got {value!r}")
-    try:
-        network = ipaddress.ip_network(value, strict=True)
-    except ValueError as exc:
-        raise ValueError(f"must be an IPv4 network in CIDR notation (address/length), e.g. 203.0.113.0/24 "
-                         f"({exc})") from None
+    network = ip_network(value, what="the network allowed on the test listener", example="203.0.113.0/24")
     if network.prefixlen < WIDEST_ADMIN_PREFIX:
         raise ValueError(f"{value} opens the test listener (the untested new version) to "
                          f"{'the whole internet' if network.prefixlen == 0 else 'a large part of the internet'}; "
                          f"give the office or VPN network, /{WIDEST_ADMIN_PREFIX} or narrower")
-    if network.version != 4:
-        raise ValueError(f"must be an IPv4 network (the load balancers are IPv4 only), got {value!r}")
+    require_ipv4(network, "the load balancers are IPv4 only")
     return value
 
 

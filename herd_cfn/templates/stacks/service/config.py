@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import zoneinfo
 from functools import lru_cache
@@ -11,7 +10,15 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, model_validator
 
 from herd_cfn import fields, names
-from herd_cfn.fields import LOG_RETENTION_DAYS, LogRetentionDays, StrictModel, Text, matching
+from herd_cfn.fields import (
+    LOG_RETENTION_DAYS,
+    LogRetentionDays,
+    StrictModel,
+    Text,
+    ip_network,
+    matching,
+    require_ipv4,
+)
 from herd_cfn.templates import docker_hub
 from herd_cfn.templates.base import Input, optional_input
 from herd_cfn.templates.helpers import ANYWHERE
@@ -154,17 +161,8 @@ def _egress_port(value: int) -> int:
 
 
 def _egress_cidr(value: str) -> str:
-    if "/" not in value:
-        raise ValueError(f"needs a prefix length: write the network as address/length, e.g. {value}/32 for this one "
-                         f"address; got {value!r}")
-    try:
-        network = ipaddress.ip_network(value, strict=False)
-    except ValueError as exc:
-        raise ValueError(f"must be an IPv4 network in CIDR notation such as 10.50.0.0/16 ({exc})") from None
-    if network.version != 4:
-        raise ValueError(f"must be an IPv4 network (the VPC and its NAT gateways are IPv4 only), got {value!r}")
-    if str(network) != value:
-        raise ValueError(f"{value} has host bits set: the network is {network} (EC2 would store it as that)")
+    require_ipv4(ip_network(value, what="the network", example="10.50.0.0/16"),
+                 "the VPC and its NAT gateways are IPv4 only")
     return value
 
 
