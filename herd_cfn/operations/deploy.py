@@ -19,8 +19,7 @@ from herd_cfn.build.evaluate import Evaluated
 from herd_cfn.errors import DeploymentError
 from herd_cfn.operations import template_source
 from herd_cfn.operations.aws import AwsContext, error_code, error_message, translate_errors
-from herd_cfn.operations.keycloak_image import keep_pipeline_image
-from herd_cfn.operations.listeners import keep_live_target_groups
+from herd_cfn.operations.live_state import keep_live_state
 from herd_cfn.operations.progress import Progress, Row
 from herd_cfn.operations.waiting import Waiting
 
@@ -56,8 +55,7 @@ def deploy(ctx: AwsContext, target: Target, built: BuiltStack, progress: Progres
            template_bucket: str | None = None) -> DeployResult:
     cfn = ctx.client(ctx.session(target.account_id, target.region), "cloudformation")
     where = f"{target.label} {target.account_id}/{target.region} {target.stack_name}"
-    built = keep_live_target_groups(ctx, target.account_id, target.region, built, progress.log, where)
-    built = keep_pipeline_image(ctx, target.account_id, target.region, built, progress.log, where)
+    built = keep_live_state(ctx, target.account_id, target.region, built, progress.log, where)
     with translate_errors(f"deploying {target.stack_name} in {target.account_id}"):
         stack = _describe(cfn, target.stack_name)
         status = _deployable_status(stack, target, where)

@@ -23,18 +23,11 @@ from typing import Any
 
 from herd_cfn import names
 from herd_cfn.build.artifacts import BuiltStack
+from herd_cfn.operations import outputs
 from herd_cfn.operations.aws import AwsContext, translate_errors, unless_missing
 
 S = names.Service
 _REPOSITORY_EXPORT = names.export_name(names.DATA, names.Data.OUT_KEYCLOAK_ECR_REPOSITORY_URI)
-
-
-def _repository_uri(cfn: Any) -> str | None:
-    for page in cfn.get_paginator("list_exports").paginate():
-        for export in page.get("Exports", []):
-            if export["Name"] == _REPOSITORY_EXPORT:
-                return export.get("Value") or None
-    return None
 
 
 def running_image(ecs: Any) -> str | None:
@@ -51,7 +44,7 @@ def running_image(ecs: Any) -> str | None:
 def pipeline_image(ctx: AwsContext, account_id: str, region: str) -> str | None:
     """The image Keycloak runs, if the pipeline built it; None before the first pipeline run (or the stacks)."""
     session = ctx.session(account_id, region)
-    repository = _repository_uri(ctx.client(session, "cloudformation"))
+    repository = outputs.exports(ctx.client(session, "cloudformation")).get(_REPOSITORY_EXPORT)
     if not repository:
         return None
     image = running_image(ctx.client(session, "ecs"))

@@ -18,22 +18,13 @@ from typing import Any
 from herd_cfn import names
 from herd_cfn.build.artifacts import BuiltStack
 from herd_cfn.errors import DeploymentError
+from herd_cfn.operations import outputs
 from herd_cfn.operations.aws import AwsContext, translate_errors
 
 E = names.Edge
 # (parameter, export of the listener's ARN, what to call the listener)
 LISTENERS = ((E.LIVE_TARGET_GROUP, E.OUT_HTTPS_LISTENER_ARN, "production listener (443)"),
              (E.TEST_TARGET_GROUP, E.OUT_TEST_LISTENER_ARN, f"test listener ({E.TEST_LISTENER_PORT})"))
-_EXPORTS = {names.export_name(names.EDGE, output) for output in (
-    E.OUT_HTTPS_LISTENER_ARN, E.OUT_TEST_LISTENER_ARN, E.OUT_BLUE_TARGET_GROUP_ARN, E.OUT_GREEN_TARGET_GROUP_FULL_NAME)}
-
-
-def _edge_exports(cfn: Any) -> dict[str, str]:
-    return {export["Name"]: export["Value"]
-            for page in cfn.get_paginator("list_exports").paginate()
-            for export in page.get("Exports", []) if export["Name"] in _EXPORTS and export.get("Value")}
-
-
 def forwarded_to(listener: dict[str, Any]) -> str:
     """The ARN of the one target group the listener's default action sends traffic to."""
     arn = listener.get("ListenerArn", "the listener")
@@ -65,7 +56,7 @@ def _colour(target_group: str, exports: dict[str, str], listener: str) -> str:
 def live_target_groups(ctx: AwsContext, account_id: str, region: str) -> dict[str, str]:
     """{parameter: blue|green} as the listeners forward now; empty while the edge stack has no listeners."""
     session = ctx.session(account_id, region)
-    exports = _edge_exports(ctx.client(session, "cloudformation"))
+    exports = outputs.exports(ctx.client(session, "cloudformation"))
     arns = {parameter: exports.get(names.export_name(names.EDGE, output)) for parameter, output, _ in LISTENERS}
     if not all(arns.values()):
         return {}

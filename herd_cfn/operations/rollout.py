@@ -30,7 +30,7 @@ from herd_cfn import names
 from herd_cfn.build import artifacts as built_files
 from herd_cfn.config.environments import Environment, Project
 from herd_cfn.errors import DeploymentError, InputError
-from herd_cfn.operations import keycloak_image, listeners, template_source
+from herd_cfn.operations import template_source
 from herd_cfn.operations.aws import (
     STACKSET_NOT_FOUND,
     AwsContext,
@@ -40,6 +40,7 @@ from herd_cfn.operations.aws import (
     translate_errors,
     unless_missing,
 )
+from herd_cfn.operations.live_state import keep_live_state
 from herd_cfn.operations.progress import Progress, Row
 from herd_cfn.operations.waiting import Waiting
 from herd_cfn.templates.base import StackDefinition
@@ -149,8 +150,7 @@ class Rollout:
         """``wave``: "account/region" of the instances rolled out together with this one."""
         where = f"{env.name} {env.account_id}/{env.region} {stack.name}"
         built = built_files.load(self.output_dir, stack, env.name)
-        for keep_live in (listeners.keep_live_target_groups, keycloak_image.keep_pipeline_image):
-            built = keep_live(self.ctx, env.account_id, env.region, built, self.progress.log, where)
+        built = keep_live_state(self.ctx, env.account_id, env.region, built, self.progress.log, where)
         plan = Plan(environment=env, stack=stack, built=built)
         name = plan.stackset_name
         with translate_errors(f"reading StackSet {name}"):

@@ -18,7 +18,6 @@ import pytest
 
 from herd_cfn import names
 from herd_cfn.build import artifacts
-from herd_cfn.operations import deploy as deploy_module
 from herd_cfn.operations import keycloak_image
 from herd_cfn.operations.aws import AwsContext
 from herd_cfn.operations.deploy import Target, deploy
@@ -113,7 +112,7 @@ def test_deploy_keeps_the_pipelines_keycloak_image_through_a_configuration_chang
 def test_without_the_live_read_the_update_puts_openremotes_image_back(service_stack, monkeypatch):
     """The failure the live read prevents, on the same emulator: the test above can fail."""
     ctx, project_dir = service_stack
-    monkeypatch.setattr(deploy_module, "keep_pipeline_image", lambda ctx, account, region, built, log, where: built)
+    monkeypatch.setattr(keycloak_image, "keep_pipeline_image", lambda ctx, account, region, built, log, where: built)
     _ecs_action(ctx, _pipeline_image(ctx))
     _more_keycloak_memory(project_dir)
     _deploy_service(ctx, project_dir)

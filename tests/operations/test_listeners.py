@@ -20,7 +20,6 @@ import pytest
 from herd_cfn import names
 from herd_cfn.build import artifacts
 from herd_cfn.errors import DeploymentError
-from herd_cfn.operations import deploy as deploy_module
 from herd_cfn.operations import listeners
 from herd_cfn.operations.aws import AwsContext
 from herd_cfn.operations.deploy import Target, deploy
@@ -164,7 +163,7 @@ def test_deploy_keeps_the_listeners_on_green(edge_stack):
 def test_without_the_live_read_the_same_update_moves_traffic_back_to_blue(edge_stack, monkeypatch):
     """The failure the live read prevents, shown on the same emulator: the tests above can fail."""
     ctx, project_dir = edge_stack
-    monkeypatch.setattr(deploy_module, "keep_live_target_groups", lambda ctx, account, region, built, log, where: built)
+    monkeypatch.setattr(listeners, "keep_live_target_groups", lambda ctx, account, region, built, log, where: built)
     _change_ssl_policy(project_dir, SSL_POLICY, OTHER_POLICY)
     _deploy(ctx, project_dir)
     assert _live(ctx) == [("blue", OTHER_POLICY), ("blue", OTHER_POLICY)]
