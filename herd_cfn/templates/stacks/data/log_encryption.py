@@ -18,15 +18,18 @@ from herd_cfn import names
 from herd_cfn.templates.helpers import RETAIN
 
 D = names.Data
-_LOG_GROUPS = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+LOG_GROUPS = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+# The encryption context CloudWatch Logs sends: the log group's ARN.
+LOG_GROUP_CONTEXT = "kms:EncryptionContext:aws:logs:arn"
 # The names herd gives its log groups: names.Service.log_group, and Lambda's and CodeBuild's defaults for
 # herd's functions and project.
 LOG_GROUP_PATTERNS = (f"/{names.PROJECT}/*", f"/aws/lambda/{names.PROJECT}-*", f"/aws/codebuild/{names.PROJECT}-*")
 
 
-def _key_policy() -> PolicyDocument:
+def key_policy_for_logs(log_groups: object) -> PolicyDocument:
+    """The policy of a key CloudWatch Logs encrypts with: the account administers it through IAM, and the
+    logs service of the region may use it for the log groups the ``log_groups`` condition names."""
     return PolicyDocument(Version="2012-10-17", Statement=[
-        # Resource "*" in a key policy means this key; the account administers it through IAM.
         Statement(Effect=Allow,
                   Principal=Principal("AWS", Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")),
                   Action=[kms_actions.Action("*")], Resource=["*"]),  # "*" = this key, in a key policy
@@ -34,11 +37,11 @@ def _key_policy() -> PolicyDocument:
                   Action=[kms_actions.Action(a) for a in ("Encrypt*", "Decrypt*", "ReEncrypt*", "GenerateDataKey*",
                                                           "Describe*")],
                   Resource=["*"],  # "*" = this key, in a key policy
-                  Condition=Condition(ArnLike("kms:EncryptionContext:aws:logs:arn",
-                                              [Sub(_LOG_GROUPS + pattern) for pattern in LOG_GROUP_PATTERNS]))),
+                  Condition=Condition(log_groups)),
     ])
 
 
 def build(t: Template) -> None:
     t.add_resource(kms.Key(D.LOGS_KEY, Description="herd log groups", EnableKeyRotation=True,
-                           KeyPolicy=_key_policy(), **RETAIN))
+                           KeyPolicy=key_policy_for_logs(ArnLike(LOG_GROUP_CONTEXT, [
+                               Sub(LOG_GROUPS + pattern) for pattern in LOG_GROUP_PATTERNS])), **RETAIN))
