@@ -60,28 +60,25 @@ def allowed_actions(document: dict[str, Any]) -> set[str]:
             for action in _as_list(statement.get("Action", []))}
 
 
-def _policies(node: Any) -> Iterator[dict[str, Any]]:
-    """The inline policies of a role, an optional one (under an Fn::If) in both branches."""
+def _leaves(node: Any, key: str) -> Iterator[dict[str, Any]]:
+    """The objects holding ``key`` in a list of them, an optional one (under an Fn::If) in both branches;
+    {"Ref": "AWS::NoValue"}, the branch that leaves one out, yields nothing."""
     if isinstance(node, list):
         for item in node:
-            yield from _policies(item)
+            yield from _leaves(item, key)
     elif isinstance(node, dict) and "Fn::If" in node:
-        yield from _policies(node["Fn::If"][1:])
-    elif isinstance(node, dict) and "PolicyDocument" in node:
+        yield from _leaves(node["Fn::If"][1:], key)
+    elif isinstance(node, dict) and key in node:
         yield node
+
+
+def _policies(node: Any) -> Iterator[dict[str, Any]]:
+    """The inline policies of a role."""
+    return _leaves(node, "PolicyDocument")
 
 
 def _statements(node: Any) -> Iterator[dict[str, Any]]:
-    if isinstance(node, list):
-        for item in node:
-            yield from _statements(item)
-    elif isinstance(node, dict) and "Fn::If" in node:
-        _, when_true, when_false = node["Fn::If"]
-        yield from _statements(when_true)
-        yield from _statements(when_false)
-    elif isinstance(node, dict) and "Effect" in node:
-        yield node
-    # {"Ref": "AWS::NoValue"}: the branch that leaves a statement out
+    return _leaves(node, "Effect")
 
 
 def _trusted_services(document: dict[str, Any]) -> set[str]:
